@@ -1,0 +1,22 @@
+"""The array namespace of a value: NumPy, or CuPy for arrays that live on a GPU.
+
+Rules compute with NumPy's ufuncs and functions, which hand CuPy arrays to CuPy
+through NumPy's dispatch protocols (``__array_ufunc__``/``__array_function__``);
+only array *creation* needs the namespace spelled out, and goes through here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+
+def namespace(x: Any) -> ModuleType:
+    """``numpy`` for NumPy arrays and Python numbers, ``cupy`` for CuPy arrays."""
+    if type(x).__module__.startswith("cupy"):
+        import cupy  # noqa: PLC0415  (optional, GPU only)
+
+        return cupy
+    return np

@@ -1,0 +1,214 @@
+"""A PyTorch-style Tensor over the same engine: ``.backward()`` fills ``.grad``.
+
+A Tensor that requires grad holds a box of one long-lived reverse trace (the
+*eager* trace, level 0, below every transform). ``backward`` runs the ordinary
+backward pass from it and adds the results into the leaves' ``.grad``; the
+graph is freed with the tensors, as in PyTorch.
+
+>>> import chainrule as cr
+>>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+>>> loss = (w * w).sum()
+>>> loss.backward()
+>>> w.grad.tolist()
+[2.0, -4.0]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .backend import namespace
+from .reverse import Node, ReverseBox, ReverseTrace, backpropagate
+from .rules import install_array_methods
+from .tracer import concrete
+
+_EAGER = ReverseTrace(0)
+_state = threading.local()
+_leaves: weakref.WeakValueDictionary[Node, Tensor] = weakref.WeakValueDictionary()
+
+
+def _grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Within this block Tensor operations record nothing (evaluation, updates).
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+    previous = _grad_enabled()
+    _state.enabled = False
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+class Tensor:
+    """An array that may record the operations applied to it.
+
+    Use :func:`tensor` to make one. Operators, NumPy ufuncs (``np.exp(t)``) and
+    the array methods all work; ``np.asarray(t)`` gives the values.
+    """
+
+    __array_priority__ = 1000.0
+
+    def __init__(self, value: Any) -> None:
+        self._value = value  # a plain array, or a box of the eager trace
+        self.grad: Any = None
+
+    # ----- what it is
+    @property
+    def requires_grad(self) -> bool:
+        return isinstance(self._value, ReverseBox)
+
+    @property
+    def data(self) -> Any:
+        """The values, as a plain array (no history)."""
+        return concrete(self._value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.requires_grad or self._value.node.prim is None
+
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        suffix = ", requires_grad=True" if self.requires_grad else ""
+        return f"tensor({np.array2string(np.asarray(self.data), separator=', ')}{suffix})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        values = np.asarray(self.data)
+        return values.astype(dtype) if dtype is not None else values
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from .rules import UFUNC_RULES  # noqa: PLC0415
+
+        rule = UFUNC_RULES.get(ufunc.__name__)
+        if method != "__call__" or rule is None or kwargs:
+            raise TypeError(f"np.{ufunc.__name__} has no derivative rule for Tensors in chainrule")
+        return _apply(rule, *inputs)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    __hash__ = object.__hash__
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        return self.data.item()
+
+    def numpy(self) -> Any:
+        """The values as a NumPy array (a copy-free view where possible)."""
+        return np.asarray(self.data)
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same values, cut off from the history."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf, in place."""
+        if flag and not self.requires_grad:
+            self._value = _EAGER.new_input(self._value)
+            _leaves[self._value.node] = self
+        elif not flag:
+            self._value = self.data
+        return self
+
+    def zero_(self) -> Tensor:
+        """Clear the accumulated gradient (``optimizer.zero_grad`` calls this)."""
+        self.grad = None
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and _grad_enabled():
+            raise TypeError(
+                "in-place assignment into a Tensor that requires grad would corrupt its history; "
+                "assign under `with chainrule.no_grad():` (for parameter updates) or build a new tensor"
+            )
+        self.data[index] = concrete(_unwrap(value))
+
+    def backward(self, gradient: Any = None) -> None:
+        """Add d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch's convention).
+
+        ``gradient`` is the upstream gradient; it may be left out for a scalar.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad; create the leaves with "
+                "chainrule.tensor(data, requires_grad=True)"
+            )
+        if gradient is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward(): the tensor has shape {self.shape}; gradients can only be implied for "
+                    f"one-element outputs. Reduce it (.sum()) or pass backward(gradient)"
+                )
+            gradient = namespace(self.data).ones_like(self.data)
+        gradient = concrete(_unwrap(gradient))
+        with no_grad():
+            cotangents = backpropagate([(self._value.node, gradient)])
+        for node, cotangent in cotangents.items():
+            leaf = _leaves.get(node)
+            if leaf is not None:
+                leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
+
+
+def _unwrap(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x._value if _grad_enabled() else x.data
+    return x
+
+
+def _apply(prim: Any, *args: Any, **kwargs: Any) -> Any:
+    out = prim(*[_unwrap(a) for a in args], **kwargs)
+    return Tensor(out) if not isinstance(out, (bool, np.bool_)) else out
+
+
+install_array_methods(Tensor, _apply)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new leaf Tensor holding a copy of ``data`` (floats as float64 unless ``dtype``).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> y = x ** 2 + 2 * x
+    >>> y.backward()
+    >>> float(x.grad)                                # 2x + 2
+    8.0
+    """
+    values = namespace(concrete(_unwrap(data))).array(concrete(_unwrap(data)), dtype=dtype)
+    if requires_grad and values.dtype.kind not in "fc":
+        raise TypeError(
+            f"tensor(requires_grad=True): dtype {values.dtype} cannot carry gradients; pass floats or dtype=float"
+        )
+    result = Tensor(values)
+    return result.requires_grad_() if requires_grad else result

@@ -1,0 +1,54 @@
+"""Forward mode: carry a tangent beside every value.
+
+Each primitive call on forward boxes computes its output and the output's
+tangent, the sum of the rule's JVP partials over the inputs this trace follows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .registry import Box, Primitive
+from .reverse import fit_to
+from .tracer import ArrayMethods, Trace
+
+
+class ForwardBox(ArrayMethods, Box):
+    """A value with its tangent (directional derivative)."""
+
+    __slots__ = ("tangent",)
+
+    def __init__(self, value: Any, trace: ForwardTrace, tangent: Any) -> None:
+        self.value = value
+        self.trace = trace
+        self.tangent = tangent
+
+
+class ForwardTrace(Trace):
+    """Pushes tangents through every primitive call on its boxes."""
+
+    __slots__ = ()
+
+    def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
+        from .rules import add  # noqa: PLC0415
+
+        values = list(args)
+        followed = []
+        for argnum, arg in enumerate(args):
+            if isinstance(arg, ForwardBox) and arg.trace is self:
+                values[argnum] = arg.value
+                followed.append(argnum)
+        out = prim(*values, **kwargs)
+        if not prim.differentiable:
+            return out
+        tangent = None
+        for argnum in followed:
+            partial = prim.jvps[argnum] if argnum < len(prim.jvps) else None
+            if partial is None:
+                raise NotImplementedError(
+                    f"forward mode: primitive {prim.name!r} has no JVP for input {argnum}; "
+                    f"declare one with {prim.name}.defjvp(...) or use reverse mode (vjp, jacrev)"
+                )
+            term = partial(args[argnum].tangent, out, *values, **kwargs)
+            tangent = term if tangent is None else add(tangent, term)
+        return ForwardBox(out, self, fit_to(tangent, out))

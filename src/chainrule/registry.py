@@ -1,0 +1,223 @@
+"""The rule record and the only rule store.
+
+Every differentiable operation in chainrule is a :class:`Primitive`: its forward
+implementation, one VJP (reverse) and one JVP (forward) partial per input, and a
+LaTeX formula of its derivative, declared together in one place.
+
+Vocabulary used by every rule (as in DESIGN.md):
+
+* ``g``   the upstream gradient (cotangent) arriving at the output,
+* ``t``   a tangent arriving at one input,
+* ``out`` the primal output, ``x, y, ...`` the primal inputs,
+* keyword arguments are static parameters (``axis``, ``shape``, ...).
+
+VJP and JVP partials are written with chainrule's own differentiable ops, so a
+derivative of a derivative works to any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+RULES: dict[str, Primitive] = {}
+"""Every registered primitive by name: the derivative table."""
+
+
+class Box:
+    """Base class of every traced value (reverse- and forward-mode boxes).
+
+    Lives here, not in ``tracer.py``, so that dispatch is one ``isinstance``.
+    """
+
+    __slots__ = ("value", "trace")
+
+
+class PerArgument:
+    """Partials for a variadic primitive (``concatenate``, ``stack``).
+
+    ``PerArgument(f)[i]`` is the partial for input ``i``: ``f(i, g, out, *args)``.
+    """
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+
+    def __getitem__(self, argnum: int) -> Callable[..., Any]:
+        function = self.function
+
+        def partial(cotangent: Any, out: Any, *args: Any, **kwargs: Any) -> Any:
+            return function(argnum, cotangent, out, *args, **kwargs)
+
+        return partial
+
+    def __len__(self) -> int:  # variadic: any number of inputs
+        return 1 << 30
+
+
+class Primitive:
+    """A differentiable operation: forward, VJP and JVP side by side.
+
+    Calling a primitive on plain arrays runs ``impl`` directly (the fast path).
+    When any argument is a traced :class:`Box`, the innermost trace (the one
+    with the highest level) records the call and the call is replayed on the
+    unboxed values, so nested transforms see every operation.
+    """
+
+    __slots__ = ("name", "impl", "vjps", "jvps", "latex", "differentiable", "__dict__", "__weakref__")
+
+    def __init__(
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        vjps: Sequence[Callable[..., Any] | None] | PerArgument = (),
+        jvps: Sequence[Callable[..., Any] | None] | PerArgument = (),
+        latex: str = "",
+        differentiable: bool = True,
+    ) -> None:
+        self.name = name
+        self.impl = impl
+        self.vjps = vjps
+        self.jvps = jvps
+        self.latex = latex
+        self.differentiable = differentiable
+        self.__doc__ = impl.__doc__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        trace = None
+        for arg in args:
+            if isinstance(arg, Box):
+                arg_trace = arg.trace
+                if trace is None or arg_trace.level > trace.level:
+                    trace = arg_trace
+        if trace is None:
+            return self.impl(*args, **kwargs)
+        return trace.process(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    # Decorator-style declaration, for user rules (see ``primitive``).
+    def defvjp(self, *vjps: Callable[..., Any] | None) -> Primitive:
+        """Set the VJP partials, one per input: ``vjp(g, out, *inputs)``."""
+        self.vjps = tuple(vjps)
+        return self
+
+    def defjvp(self, *jvps: Callable[..., Any] | None) -> Primitive:
+        """Set the JVP partials, one per input: ``jvp(t, out, *inputs)``."""
+        self.jvps = tuple(jvps)
+        return self
+
+
+def _elementwise_partials(derivs: Any) -> tuple[tuple, tuple]:
+    """VJP and JVP of an elementwise function from its partial derivatives.
+
+    For an elementwise f, both directions multiply by the same partial:
+    vjp_i = g * df/dx_i and jvp_i = t * df/dx_i (the engine undoes broadcasting).
+    """
+    from .rules.arithmetic import multiply  # noqa: PLC0415  (rules import registry)
+
+    def scaled(partial: Callable[..., Any] | None) -> Callable[..., Any] | None:
+        if partial is None:
+            return None
+
+        def times_partial(direction: Any, out: Any, *args: Any, **kwargs: Any) -> Any:
+            return multiply(direction, partial(out, *args, **kwargs))
+
+        return times_partial
+
+    partials = tuple(scaled(d) for d in (derivs if isinstance(derivs, tuple) else (derivs,)))
+    return partials, partials
+
+
+def defrule(
+    name: str,
+    impl: Callable[..., Any],
+    *,
+    deriv: Callable[..., Any] | None = None,
+    vjp: Callable[..., Any] | Sequence[Callable[..., Any] | None] | PerArgument | None = None,
+    jvp: Callable[..., Any] | Sequence[Callable[..., Any] | None] | PerArgument | None = None,
+    linear: bool = False,
+    latex: str = "",
+    differentiable: bool = True,
+    register: bool = True,
+) -> Primitive:
+    """Declare a primitive and add it to the derivative table.
+
+    Give exactly one way of differentiating it:
+
+    * ``deriv(out, x)`` for an elementwise function of one input: f'(x); for an
+      elementwise function of several, a tuple of partials ``df/dx_i(out, x, y)``
+      (``None`` for an input with no derivative);
+    * ``vjp`` and ``jvp``, one partial (or ``None``) per input;
+    * ``linear=True`` for a function linear in its first input, whose JVP is the
+      function itself applied to the tangent (reshape, sum, transpose, ...);
+      ``vjp`` is still needed;
+    * ``differentiable=False`` for a function with no derivative (comparisons,
+      argmax): its outputs are constants to every transform.
+
+    >>> import numpy as np
+    >>> from chainrule import defrule, grad
+    >>> from chainrule.rules import cos
+    >>> my_sin = defrule("my_sin", np.sin, deriv=lambda out, x: cos(x), latex=r"\\cos x",
+    ...                  register=False)
+    >>> float(grad(my_sin)(0.0))
+    1.0
+    """
+    if deriv is not None:
+        vjps, jvps = _elementwise_partials(deriv)
+    else:
+        vjps, jvps = _as_partials(vjp), _as_partials(jvp)
+    if not differentiable:
+        vjps, jvps = (), ()
+    prim = Primitive(name, impl, vjps, jvps, latex=latex, differentiable=differentiable)
+    if linear:
+        prim.jvps = (_linear_jvp(prim),)
+    if register:
+        if name in RULES:
+            raise ValueError(f"defrule: a primitive named {name!r} is already registered")
+        RULES[name] = prim
+    return prim
+
+
+def _as_partials(partials: Any) -> Any:
+    if partials is None:
+        return ()
+    if callable(partials) and not isinstance(partials, PerArgument):
+        return (partials,)
+    return partials if isinstance(partials, PerArgument) else tuple(partials)
+
+
+def _linear_jvp(prim: Primitive) -> Callable[..., Any]:
+    # A function linear in x maps tangents exactly as it maps values.
+    def jvp(t: Any, out: Any, x: Any, *rest: Any, **kwargs: Any) -> Any:
+        return prim(t, *rest, **kwargs)
+
+    return jvp
+
+
+def primitive(impl: Callable[..., Any] | None = None, *, name: str | None = None, latex: str = "") -> Any:
+    """Decorator: turn a function into a primitive with a custom derivative.
+
+    This is how users extend the table, and how a composite function gets a
+    numerically stable derivative (what JAX's ``custom_vjp`` is for). The
+    decorated function receives plain arrays; attach its partials with
+    ``.defvjp`` and ``.defjvp``, written with differentiable ops so that higher
+    derivatives work too.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> @cr.primitive
+    ... def log1pexp(x):
+    ...     return np.logaddexp(0.0, x)          # stable log(1 + e^x)
+    >>> _ = log1pexp.defvjp(lambda g, out, x: g * cr.sigmoid(x))
+    >>> _ = log1pexp.defjvp(lambda t, out, x: t * cr.sigmoid(x))
+    >>> float(cr.grad(log1pexp)(1000.0))         # the naive formula gives nan
+    1.0
+    """
+
+    def wrap(function: Callable[..., Any]) -> Primitive:
+        return Primitive(name or function.__name__, function, latex=latex)
+
+    return wrap(impl) if impl is not None else wrap

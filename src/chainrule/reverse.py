@@ -1,0 +1,148 @@
+"""Reverse mode: record the forward pass as a graph, then run it backwards.
+
+Each primitive call on a reverse box appends a :class:`Node` holding the rule,
+its (unboxed) inputs and its output. ``backpropagate`` visits the nodes that
+reach the output in reverse order of creation (a max-heap on the creation
+number, which is a topological order), applies each rule's VJP partials, and
+undoes broadcasting: the only place in chainrule that does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from typing import Any
+
+from .registry import Box, Primitive
+from .tracer import ArrayMethods, Trace
+
+_creation_order = itertools.count()
+
+
+class Node:
+    """One recorded primitive call (or, with ``prim=None``, an input)."""
+
+    __slots__ = ("prim", "args", "kwargs", "out", "parents", "order")
+
+    def __init__(self, prim: Primitive | None, args: tuple, kwargs: dict, out: Any, parents: tuple) -> None:
+        self.prim = prim
+        self.args = args
+        self.kwargs = kwargs
+        self.out = out
+        self.parents = parents  # ((argnum, Node), ...) for the inputs this trace follows
+        self.order = next(_creation_order)
+
+    def __lt__(self, other: Node) -> bool:  # heap ties never happen; kept for safety
+        return self.order < other.order
+
+
+class ReverseBox(ArrayMethods, Box):
+    """A value being differentiated in reverse mode."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, value: Any, trace: ReverseTrace, node: Node) -> None:
+        self.value = value
+        self.trace = trace
+        self.node = node
+
+
+class ReverseTrace(Trace):
+    """Records every primitive call on its boxes into a graph of nodes."""
+
+    __slots__ = ()
+
+    def new_input(self, value: Any) -> ReverseBox:
+        return ReverseBox(value, self, Node(None, (), {}, value, ()))
+
+    def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
+        values = list(args)
+        parents = []
+        for argnum, arg in enumerate(args):
+            if isinstance(arg, ReverseBox) and arg.trace is self:
+                values[argnum] = arg.value
+                parents.append((argnum, arg.node))
+        out = prim(*values, **kwargs)
+        if not prim.differentiable:
+            return out
+        return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(parents)))
+
+
+def backpropagate(seeds: list[tuple[Node, Any]]) -> dict[Node, Any]:
+    """Cotangents of the input nodes, given cotangents of some output nodes.
+
+    The partials are differentiable ops, so when an outer transform is tracing,
+    this backward pass is itself recorded (reverse-over-reverse).
+    """
+    from .rules import add  # noqa: PLC0415
+
+    cotangents: dict[Node, Any] = {}
+    frontier: list[tuple[int, Node]] = []
+    for node, cotangent in seeds:
+        if node in cotangents:
+            cotangents[node] = add(cotangents[node], cotangent)
+        else:
+            cotangents[node] = cotangent
+            heapq.heappush(frontier, (-node.order, node))
+    inputs = {}
+    while frontier:
+        node = heapq.heappop(frontier)[1]
+        g = cotangents.pop(node)
+        prim = node.prim
+        if prim is None:
+            inputs[node] = g
+            continue
+        args, kwargs, out = node.args, node.kwargs, node.out
+        for argnum, parent in node.parents:
+            partial = prim.vjps[argnum] if argnum < len(prim.vjps) else None
+            if partial is None:
+                raise NotImplementedError(
+                    f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
+                    f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
+                )
+            contribution = fit_to(partial(g, out, *args, **kwargs), args[argnum])
+            if parent in cotangents:
+                cotangents[parent] = add(cotangents[parent], contribution)
+            else:
+                cotangents[parent] = contribution
+                heapq.heappush(frontier, (-parent.order, parent))
+    return inputs
+
+
+def fit_to(value: Any, like: Any) -> Any:
+    """Sum out broadcast dimensions and match ``like``'s dtype.
+
+    Used for cotangents (reverse) and tangents (forward): broadcasting is undone
+    here once, never inside a rule.
+    """
+    if type(like) is tuple:  # multi-output primitives carry tuples of arrays
+        return value
+    shape = like.shape
+    if value.shape != shape:
+        value = _unbroadcast(value, shape)
+    dtype = like.dtype
+    if value.dtype != dtype:
+        value = _cast(value, dtype)
+    return value
+
+
+def _unbroadcast(value: Any, shape: tuple[int, ...]) -> Any:
+    from .rules import broadcast_to, reshape, sum  # noqa: A004, PLC0415
+
+    extra = value.ndim - len(shape)
+    if extra < 0 or any(d != 1 and d != v for d, v in zip(shape, value.shape[extra:])):
+        # The value is smaller than the input it belongs to (a forward tangent of
+        # a broadcast input, or a rule returning a scalar): broadcast it up.
+        return broadcast_to(value, shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, d in enumerate(shape) if d == 1 and value.shape[extra + i] != 1)
+    if axes:
+        value = sum(value, axis=axes)
+    return reshape(value, shape) if value.shape != shape else value
+
+
+def _cast(value: Any, dtype: Any) -> Any:
+    from .rules import astype, real  # noqa: PLC0415
+
+    if value.dtype.kind == "c" and dtype.kind != "c":
+        value = real(value)  # a real input's gradient is real (JAX's convention)
+    return astype(value, dtype=dtype) if value.dtype != dtype else value

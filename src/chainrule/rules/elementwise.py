@@ -1,0 +1,55 @@
+"""Elementwise functions of one input: f and f' side by side, reading like the table.
+
+``deriv(out, x)`` is f'(x), free to use the output (e^x' = e^x, tanh' = 1 - tanh^2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..registry import defrule
+from .arithmetic import add, divide, multiply, negative, subtract
+
+
+def _sigmoid_impl(x: Any) -> Any:
+    # 1 / (1 + e^-x) = exp(-log(1 + e^-x)); logaddexp never overflows, so this is
+    # finite and accurate for any x (sigmoid(-1e4) = 0, sigmoid(1e4) = 1).
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def _relu_impl(x: Any) -> Any:
+    return np.maximum(x, 0)
+
+
+def _step(x: Any) -> Any:
+    """[x > 0] as x's dtype: relu'(x), with relu'(0) = 0 (PyTorch's and JAX's choice)."""
+    return (x > 0).astype(x.dtype)
+
+
+exp = defrule("exp", np.exp, deriv=lambda out, x: out, latex=r"\frac{d}{dx} e^x = e^x")
+log = defrule("log", np.log, deriv=lambda out, x: divide(1, x), latex=r"\frac{d}{dx}\ln x = \frac{1}{x}")
+log1p = defrule("log1p", np.log1p, deriv=lambda out, x: divide(1, add(1, x)),
+                latex=r"\frac{d}{dx}\ln(1+x) = \frac{1}{1+x}")  # fmt: skip
+expm1 = defrule("expm1", np.expm1, deriv=lambda out, x: add(out, 1), latex=r"\frac{d}{dx}(e^x - 1) = e^x")
+sqrt = defrule("sqrt", np.sqrt, deriv=lambda out, x: divide(0.5, out),
+               latex=r"\frac{d}{dx}\sqrt{x} = \frac{1}{2\sqrt{x}}")  # fmt: skip
+sin = defrule("sin", np.sin, deriv=lambda out, x: cos(x), latex=r"\frac{d}{dx}\sin x = \cos x")
+cos = defrule("cos", np.cos, deriv=lambda out, x: negative(sin(x)), latex=r"\frac{d}{dx}\cos x = -\sin x")
+tan = defrule("tan", np.tan, deriv=lambda out, x: add(1, multiply(out, out)),
+              latex=r"\frac{d}{dx}\tan x = 1 + \tan^2 x")  # fmt: skip
+tanh = defrule("tanh", np.tanh, deriv=lambda out, x: subtract(1, multiply(out, out)),
+               latex=r"\frac{d}{dx}\tanh x = 1 - \tanh^2 x")  # fmt: skip
+sigmoid = defrule("sigmoid", _sigmoid_impl, deriv=lambda out, x: multiply(out, subtract(1, out)),
+                  latex=r"\frac{d}{dx}\sigma(x) = \sigma(x)\,(1 - \sigma(x))")  # fmt: skip
+softplus = defrule("softplus", lambda x: np.logaddexp(0, x), deriv=lambda out, x: sigmoid(x),
+                   latex=r"\frac{d}{dx}\ln(1 + e^x) = \sigma(x)")  # fmt: skip
+relu = defrule("relu", _relu_impl, deriv=lambda out, x: _step(x),
+               latex=r"\frac{d}{dx}\max(0, x) = [x > 0]\ \ (\text{0 at } x = 0)")  # fmt: skip
+absolute = defrule("absolute", np.absolute, deriv=lambda out, x: sign(x),
+                   latex=r"\frac{d}{dx}|x| = \operatorname{sign} x\ \ (\text{0 at } x = 0)")  # fmt: skip
+# sign is piecewise constant: its derivative is 0 wherever it exists.
+sign = defrule("sign", np.sign, differentiable=False, latex=r"\frac{d}{dx}\operatorname{sign} x = 0")
+# The value passes; the derivative does not.
+stop_gradient = defrule("stop_gradient", lambda x: x, differentiable=False, latex="0")

@@ -1,0 +1,169 @@
+"""Traced values (boxes), trace levels, and the array behaviour of a box.
+
+A transform (``grad``, ``jvp``, ...) opens a *trace* with a fresh, higher level
+and wraps its inputs in boxes of that trace. A primitive called on boxes hands
+the call to the trace of the highest level among them (see
+``Primitive.__call__``); that trace unboxes its own boxes, replays the call on
+the values underneath (which may be boxes of outer traces, so those record it
+too), and boxes the result. Levels keep nested transforms apart, so
+``grad(grad(f))`` and ``jvp(grad(f))`` differentiate the right thing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from .registry import Box, Primitive
+
+_levels = itertools.count(1)  # level 0 belongs to the eager Tensor trace
+
+
+def new_level() -> int:
+    """A level higher than every trace opened so far (so inner beats outer)."""
+    return next(_levels)
+
+
+class Trace:
+    """One transform's view of the computation."""
+
+    __slots__ = ("level",)
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+def concrete(x: Any) -> Any:
+    """The plain array under any number of boxes (no derivative flows through)."""
+    while isinstance(x, Box):
+        x = x.value
+    return x
+
+
+def is_traced(x: Any) -> bool:
+    """True when ``x`` is a value some transform is differentiating."""
+    return isinstance(x, Box)
+
+
+_ASSIGNMENT_HINT = (
+    "chainrule arrays being differentiated are immutable: build a new array instead, "
+    "e.g. cr.numpy.where(mask, new_values, x), or x + delta * one_hot"
+)
+
+
+class ArrayMethods:
+    """Array behaviour shared by every box: attributes, operators, NumPy protocols.
+
+    The operators are filled in by ``rules`` once the primitives exist
+    (``install_operators``), so this module does not import the table.
+    """
+
+    __slots__ = ()
+    __array_priority__ = 1000.0  # NumPy defers binary operators to us
+    __hash__ = None  # == builds an array, so boxes cannot be dict keys
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.value.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.value.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.value.ndim
+
+    @property
+    def size(self) -> int:
+        return self.value.size
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        # Control flow on a concrete value is fine: no derivative passes through it.
+        return bool(concrete(self))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError(
+            f"item assignment x[{index!r}] = ... on a traced array of shape {self.shape} "
+            f"is not supported: {_ASSIGNMENT_HINT}"
+        )
+
+    def __float__(self) -> float:
+        raise TypeError(
+            "float() of a traced value would silently drop its derivative; "
+            "use chainrule.stop_gradient(x) if that is what you mean, or keep it an array"
+        )
+
+    __int__ = __float__
+    __complex__ = __float__
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise TypeError(
+            "np.asarray() of a traced value would silently drop its derivative: call "
+            "chainrule.numpy functions (import chainrule.numpy as np) instead of NumPy's, "
+            "or chainrule.stop_gradient(x) to use the value as a constant"
+        )
+
+    def __format__(self, spec: str) -> str:
+        return format(concrete(self), spec)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({concrete(self)!r}, level={self.trace.level})"
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from .rules import UFUNC_RULES  # noqa: PLC0415
+
+        rule = UFUNC_RULES.get(ufunc.__name__) if method == "__call__" else None
+        if rule is None or kwargs:
+            raise TypeError(
+                f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} has no "
+                f"derivative rule in chainrule for these arguments{' ' + str(list(kwargs)) if kwargs else ''}: "
+                f"use chainrule.numpy.{ufunc.__name__} (import chainrule.numpy as np)"
+            )
+        return rule(*inputs)
+
+
+def install_operators(cls: type, apply: Any) -> None:
+    """Give ``cls`` Python's arithmetic operators, each calling a primitive.
+
+    ``apply(prim, *args, **kwargs)`` is how the class runs a primitive: a box
+    calls it directly; ``Tensor`` unwraps and rewraps around it.
+    """
+    from . import rules as R  # noqa: PLC0415
+
+    def binary(prim: Primitive) -> tuple[Any, Any]:
+        def forward(self: Any, other: Any) -> Any:
+            return apply(prim, self, other)
+
+        def reflected(self: Any, other: Any) -> Any:
+            return apply(prim, other, self)
+
+        return forward, reflected
+
+    for name, prim in [
+        ("add", R.add),
+        ("sub", R.subtract),
+        ("mul", R.multiply),
+        ("truediv", R.divide),
+        ("pow", R.power),
+        ("matmul", R.matmul),
+    ]:
+        forward, reflected = binary(prim)
+        setattr(cls, f"__{name}__", forward)
+        setattr(cls, f"__r{name}__", reflected)
+    for name, prim in [("lt", R.less), ("le", R.less_equal), ("gt", R.greater),
+                       ("ge", R.greater_equal), ("eq", R.equal), ("ne", R.not_equal)]:  # fmt: skip
+        setattr(cls, f"__{name}__", binary(prim)[0])
+    cls.__neg__ = lambda self: apply(R.negative, self)
+    cls.__pos__ = lambda self: self
+    cls.__abs__ = lambda self: apply(R.absolute, self)
+    cls.__getitem__ = lambda self, index: apply(R.getitem, self, index=index)

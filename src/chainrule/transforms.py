@@ -1,0 +1,399 @@
+"""The transforms: grad, value_and_grad, vjp, jvp, jacobian (fwd/rev), hessian, hvp.
+
+Signatures follow JAX. Inputs and outputs are pytrees; each transform opens a
+trace of a fresh level, so they nest in any order and combination.
+
+>>> import chainrule as cr
+>>> f = lambda x: x ** 3 - 2 * x
+>>> float(cr.grad(f)(2.0))                       # 3x^2 - 2
+10.0
+>>> float(cr.grad(cr.grad(f))(2.0))              # 6x
+12.0
+>>> out, tangent = cr.jvp(f, (2.0,), (1.0,))
+>>> float(out), float(tangent)
+(4.0, 10.0)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .backend import namespace
+from .forward import ForwardBox, ForwardTrace
+from .registry import Box
+from .reverse import ReverseBox, ReverseTrace, backpropagate
+from .tracer import concrete, new_level
+from .tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
+
+Function = Callable[..., Any]
+
+
+# ---------------------------------------------------------------- input checks
+def _as_differentiable(x: Any, where: str) -> Any:
+    """A transform input as an inexact array; integers and strings are refused."""
+    if isinstance(x, Box):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float, complex)) and not hasattr(x, "dtype"):
+        try:
+            array = np.asarray(x)
+        except Exception:  # noqa: BLE001
+            array = np.asarray(x, dtype=object)
+    else:
+        array = namespace(x).asarray(x)
+    kind = array.dtype.kind
+    if kind in "iub":
+        if isinstance(x, int) and not isinstance(x, bool):
+            return np.asarray(float(x))  # grad(f)(3) means the point 3.0, as in calculus
+        raise TypeError(
+            f"{where} has dtype {array.dtype} and shape {array.shape}: only floating or complex "
+            f"inputs can be differentiated. Convert it first, e.g. x.astype(float)"
+        )
+    if kind not in "fc":
+        raise TypeError(
+            f"{where} is {type(x).__name__} (dtype {array.dtype}): transforms take arrays of floats, "
+            f"Python numbers, or pytrees (tuple/list/dict) of them"
+        )
+    return array
+
+
+def _check_argnums(argnums: int | Sequence[int], count: int, name: str) -> tuple[int, ...]:
+    numbers = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in numbers:
+        if not isinstance(n, (int, np.integer)) or not -count <= n < count:
+            raise ValueError(
+                f"{name}: argnums={argnums!r} is out of range for a call with {count} positional "
+                f"argument(s); use 0 to {count - 1}"
+            )
+    return tuple(int(n) % count for n in numbers)
+
+
+def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, TreeDef]:
+    chosen = tuple(args[i] for i in argnums)
+    leaves, treedef = tree_flatten(chosen)
+    where = [f"{name}: argument {i}" for i in argnums]
+    named = where[0] if len(where) == 1 else f"{name}: an input"
+    return [_as_differentiable(x, named) for x in leaves], treedef
+
+
+def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: TreeDef, leaves: list) -> list:
+    new_args = list(args)
+    for i, value in zip(argnums, tree_unflatten(treedef, leaves)):
+        new_args[i] = value
+    return new_args
+
+
+def _zeros_like(x: Any) -> Any:
+    return namespace(concrete(x)).zeros_like(concrete(x))
+
+
+def _ones_like(x: Any) -> Any:
+    return namespace(concrete(x)).ones_like(concrete(x))
+
+
+# ---------------------------------------------------------------- reverse mode
+def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
+    leaves, treedef = _flat_inputs(args, argnums, name)
+    trace = ReverseTrace(new_level())
+    boxes = [trace.new_input(x) for x in leaves]
+    result = fun(*_replace_args(args, argnums, treedef, boxes))
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"{name}: with has_aux=True the function must return (output, aux)")
+        result, aux = result
+    else:
+        aux = None
+    out_leaves, out_def = tree_flatten(result)
+
+    def unbox(x: Any) -> Any:
+        return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
+
+    outputs = [unbox(x) for x in out_leaves]
+
+    def vjp_fun(cotangent: Any) -> Any:
+        ct_leaves, ct_def = tree_flatten(cotangent)
+        if ct_def != out_def:
+            raise ValueError(
+                f"vjp: the cotangent's structure {tree_structure_str(ct_def)} differs from the "
+                f"output's {tree_structure_str(out_def)}"
+            )
+        seeds = []
+        for out_box, ct in zip(out_leaves, ct_leaves):
+            if isinstance(out_box, ReverseBox) and out_box.trace is trace:
+                if np.shape(concrete(ct)) != out_box.shape:
+                    raise ValueError(
+                        f"vjp: cotangent of shape {np.shape(concrete(ct))} for an output of shape "
+                        f"{out_box.shape}; they must match"
+                    )
+                seeds.append((out_box.node, ct))
+        grads = backpropagate(seeds)
+        result = [_gradient_for(box, x, grads) for box, x in zip(boxes, leaves)]
+        return tree_unflatten(treedef, result)
+
+    return tree_unflatten(out_def, outputs), vjp_fun, aux
+
+
+def _gradient_for(box: ReverseBox, original: Any, grads: dict) -> Any:
+    g = grads.get(box.node)
+    if g is None:  # the output does not depend on this input
+        return _zeros_like(original)
+    return g
+
+
+def vjp(fun: Function, *primals: Any, has_aux: bool = False) -> tuple:
+    """``(fun(*primals), vjp_fun)``: ``vjp_fun(v)`` is v^T J for each primal.
+
+    >>> import chainrule as cr
+    >>> out, pullback = cr.vjp(lambda x, y: x * y, 3.0, 4.0)
+    >>> [float(g) for g in pullback(1.0)]
+    [4.0, 3.0]
+    """
+    out, vjp_fun, aux = _vjp(fun, primals, tuple(range(len(primals))), has_aux, "vjp")
+    return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
+
+
+def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
+    """A function returning ``(fun(*args), gradient)`` of a scalar-valued ``fun``.
+
+    With ``has_aux=True``, ``fun`` returns ``(value, aux)`` and the result is
+    ``((value, aux), gradient)``.
+
+    >>> import chainrule as cr
+    >>> value, gradient = cr.value_and_grad(lambda w: (w ** 2).sum())(cr.numpy.array([1.0, 2.0]))
+    >>> float(value), gradient.tolist()
+    (5.0, [2.0, 4.0])
+    """
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        numbers = _check_argnums(argnums, len(args), "grad")
+        call = functools.partial(fun, **kwargs) if kwargs else fun
+        out, vjp_fun, aux = _vjp(call, args, numbers, has_aux, "grad")
+        shape, dtype = np.shape(concrete(out)), getattr(concrete(out), "dtype", None)
+        if shape not in ((), (1,)) or isinstance(out, (tuple, list, dict)):
+            raise TypeError(
+                f"grad requires a function with a scalar output, but it returned shape {shape}: "
+                f"reduce it (e.g. .sum() or .mean()), or use jacobian / vjp for vector outputs"
+            )
+        if dtype is not None and dtype.kind not in "f":
+            raise TypeError(
+                f"grad requires a real floating scalar output; got dtype {dtype}. For complex "
+                f"outputs take .real or abs() first, or use vjp"
+            )
+        gradients = vjp_fun(_ones_like(out))
+        gradient = gradients[0] if isinstance(argnums, int) else gradients
+        value = (out, aux) if has_aux else out
+        return value, gradient
+
+    return wrapped
+
+
+def grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
+    """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    >>> import chainrule as cr
+    >>> float(cr.grad(cr.sigmoid)(0.0))             # sigma'(0) = sigma(0)(1 - sigma(0))
+    0.25
+    >>> dx, dy = cr.grad(lambda x, y: x * y ** 2, argnums=(0, 1))(3.0, 2.0)
+    >>> float(dx), float(dy)
+    (4.0, 12.0)
+    """
+    value_and_gradient = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        (value, gradient) = value_and_gradient(*args, **kwargs)
+        return (gradient, value[1]) if has_aux else gradient
+
+    return wrapped
+
+
+def elementwise_grad(fun: Function, argnums: int = 0) -> Function:
+    """The sum of the Jacobian's rows: for an elementwise ``fun``, f'(x) at every x.
+
+    >>> import chainrule as cr
+    >>> cr.elementwise_grad(cr.tanh)(cr.numpy.array([0.0, 0.0])).tolist()
+    [1.0, 1.0]
+    """
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any) -> Any:
+        numbers = _check_argnums(argnums, len(args), "elementwise_grad")
+        out, vjp_fun, _ = _vjp(fun, args, numbers, False, "elementwise_grad")
+        return vjp_fun(_ones_like(out))[0]
+
+    return wrapped
+
+
+# ---------------------------------------------------------------- forward mode
+def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """``(fun(*primals), J @ tangents)``: the directional derivative, in one pass.
+
+    >>> import chainrule as cr
+    >>> out, tangent = cr.jvp(cr.exp, (0.0,), (2.0,))
+    >>> float(out), float(tangent)
+    (1.0, 2.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
+    p_leaves, p_def = tree_flatten(tuple(primals))
+    t_leaves, t_def = tree_flatten(tuple(tangents))
+    if p_def != t_def:
+        raise ValueError(
+            f"jvp: tangents {tree_structure_str(t_def)} must have the structure of primals {tree_structure_str(p_def)}"
+        )
+    trace = ForwardTrace(new_level())
+    boxes = []
+    for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+        p = _as_differentiable(p, f"jvp: primal {i}")
+        t = t if isinstance(t, Box) else namespace(t).asarray(t, dtype=p.dtype)
+        if np.shape(concrete(t)) != np.shape(concrete(p)):
+            raise ValueError(
+                f"jvp: tangent {i} has shape {np.shape(concrete(t))} but its primal has shape {np.shape(concrete(p))}"
+            )
+        boxes.append(ForwardBox(p, trace, t))
+    result = fun(*tree_unflatten(p_def, boxes))
+    out_leaves, out_def = tree_flatten(result)
+    values, out_tangents = [], []
+    for x in out_leaves:
+        if isinstance(x, ForwardBox) and x.trace is trace:
+            values.append(x.value)
+            out_tangents.append(x.tangent)
+        else:  # output independent of the inputs: zero tangent
+            values.append(x)
+            out_tangents.append(_zeros_like(x))
+    return tree_unflatten(out_def, values), tree_unflatten(out_def, out_tangents)
+
+
+def hvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """The Hessian-vector product H v of a scalar ``fun``, by forward-over-reverse.
+
+    >>> import chainrule as cr
+    >>> float(cr.hvp(lambda x: x ** 3, (2.0,), (1.0,)))    # f'' = 6x
+    12.0
+    """
+    gradient = grad(lambda *args: fun(*args), argnums=tuple(range(len(primals))))
+    tangent = jvp(gradient, tuple(primals), tuple(tangents))[1]
+    return tangent[0] if len(primals) == 1 else tangent
+
+
+# ---------------------------------------------------------------- Jacobians
+def _basis(leaves: list) -> Any:
+    """One-hot pytrees of leaves, one per scalar entry (in flattening order)."""
+    sizes = [int(np.size(concrete(x))) for x in leaves]
+    for leaf_index, size in enumerate(sizes):
+        for k in range(size):
+            directions = []
+            for j, x in enumerate(leaves):
+                e = _zeros_like(x)
+                if j == leaf_index:
+                    e.reshape(-1)[k] = 1
+                directions.append(e)
+            yield directions
+
+
+def _assemble(rows: list, out_leaves: list, in_leaves: list, out_def: TreeDef, in_def: TreeDef, fwd: bool) -> Any:
+    """Stack per-direction results into out_tree-of-in_tree arrays of shape out.shape + in.shape."""
+    from .rules import reshape, stack  # noqa: PLC0415
+
+    blocks = []
+    offset_in = 0
+    in_sizes = [int(np.size(concrete(x))) for x in in_leaves]
+    out_sizes = [int(np.size(concrete(y))) for y in out_leaves]
+    for oi, y in enumerate(out_leaves):
+        per_input = []
+        offset_in = 0
+        for ii, x in enumerate(in_leaves):
+            if fwd:  # rows[k] = tangent of every output for input direction k
+                cols = [reshape(rows[offset_in + k][oi], shape=(-1,)) for k in range(in_sizes[ii])]
+                matrix = stack(*cols, axis=-1) if cols else np.zeros((out_sizes[oi], 0))
+            else:  # rows[k] = gradient of every input for output direction k
+                offset_out = int(np.sum(out_sizes[:oi], dtype=np.int64))
+                cols = [reshape(rows[offset_out + k][ii], shape=(-1,)) for k in range(out_sizes[oi])]
+                matrix = stack(*cols, axis=0) if cols else np.zeros((0, in_sizes[ii]))
+            per_input.append(reshape(matrix, shape=np.shape(concrete(y)) + np.shape(concrete(x))))
+            offset_in += in_sizes[ii]
+        blocks.append(tree_unflatten(in_def, per_input))
+    return tree_unflatten(out_def, blocks)
+
+
+def jacrev(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
+    """The Jacobian by reverse mode: one backward pass per output entry.
+
+    Best when there are fewer outputs than inputs. Entry ``[i..., j...]`` is
+    d out[i...] / d x[j...].
+
+    >>> import chainrule as cr
+    >>> cr.jacrev(lambda x: x ** 2)(cr.numpy.array([1.0, 3.0])).tolist()
+    [[2.0, 0.0], [0.0, 6.0]]
+    """
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any) -> Any:
+        numbers = _check_argnums(argnums, len(args), "jacrev")
+        out, vjp_fun, aux = _vjp(fun, args, numbers, has_aux, "jacrev")
+        out_leaves, out_def = tree_flatten(out)
+        rows = [tree_flatten(vjp_fun(tree_unflatten(out_def, e)))[0] for e in _basis(out_leaves)]
+        in_leaves, in_def = _input_structure(args, argnums, numbers)
+        jac = _assemble(rows, out_leaves, in_leaves, out_def, in_def, fwd=False)
+        return (jac, aux) if has_aux else jac
+
+    return wrapped
+
+
+def jacfwd(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
+    """The Jacobian by forward mode: one tangent pass per input entry.
+
+    Best when there are fewer inputs than outputs.
+
+    >>> import chainrule as cr
+    >>> cr.jacfwd(lambda x: cr.numpy.stack([x.sum(), (x * x).sum()]))(cr.numpy.array([1.0, 2.0])).tolist()
+    [[1.0, 1.0], [2.0, 4.0]]
+    """
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any) -> Any:
+        numbers = _check_argnums(argnums, len(args), "jacfwd")
+        in_leaves, in_def = _flat_inputs(args, numbers, "jacfwd")
+        aux_box: list = []
+
+        def restricted(*chosen: Any) -> Any:
+            result = fun(*_replace_args(args, numbers, in_def, list(chosen)))
+            if has_aux:
+                result, aux = result
+                aux_box.append(aux)
+            return result
+
+        out_leaves, out_def, rows = None, None, []
+        for directions in _basis(in_leaves):
+            out, tangent = jvp(restricted, in_leaves, directions)
+            out_leaves, out_def = tree_flatten(out)
+            rows.append(tree_flatten(tangent)[0])
+        if out_leaves is None:  # no input entries at all
+            out_leaves, out_def = tree_flatten(restricted(*in_leaves))
+        jac = _assemble(rows, out_leaves, in_leaves, out_def, _input_structure(args, argnums, numbers)[1], fwd=True)
+        return (jac, aux_box[-1]) if has_aux else jac
+
+    return wrapped
+
+
+def _input_structure(args: tuple, argnums: int | Sequence[int], numbers: tuple[int, ...]) -> tuple[list, TreeDef]:
+    # An int argnum gives the argument's own structure; a tuple, a tuple of them.
+    # Both flatten to the same leaves in the same order.
+    return tree_flatten(args[numbers[0]] if isinstance(argnums, int) else tuple(args[i] for i in numbers))
+
+
+jacobian = jacrev
+
+
+def hessian(fun: Function, argnums: int | Sequence[int] = 0) -> Function:
+    """The Hessian of a scalar ``fun``, by forward-over-reverse (``jacfwd(jacrev)``).
+
+    >>> import chainrule as cr
+    >>> cr.hessian(lambda x: (x[0] ** 2) * x[1])(cr.numpy.array([1.0, 2.0])).tolist()
+    [[4.0, 2.0], [2.0, 0.0]]
+    """
+    return jacfwd(jacrev(fun, argnums), argnums)

@@ -1,0 +1,137 @@
+"""Pytrees: nested tuples, lists, dicts, namedtuples and dataclasses of leaves.
+
+Transforms accept and return pytrees, so a model's parameters can be a dict of
+arrays and ``grad`` returns a dict of the same shape.
+
+>>> leaves, treedef = tree_flatten({"b": 2.0, "w": [1.0, (3.0,)]})
+>>> leaves
+[2.0, 1.0, 3.0]
+>>> tree_unflatten(treedef, [x * 10 for x in leaves])
+{'b': 20.0, 'w': [10.0, (30.0,)]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class TreeDef(NamedTuple):
+    """The structure of a pytree with its leaves taken out."""
+
+    kind: Any  # None for a leaf, else the container type
+    meta: Any  # dict keys / dataclass field names / None
+    children: tuple
+
+    @property
+    def num_leaves(self) -> int:
+        return 1 if self.kind is None else sum(c.num_leaves for c in self.children)
+
+
+LEAF = TreeDef(None, None, ())
+_custom: dict[type, tuple[Callable[[Any], tuple[list, Any]], Callable[[Any, list], Any]]] = {}
+
+
+def register_pytree_node(
+    cls: type, flatten: Callable[[Any], tuple[list, Any]], unflatten: Callable[[Any, list], Any]
+) -> None:
+    """Teach the tree functions a container type (``nn.Module`` uses this).
+
+    ``flatten(obj) -> (children, meta)``; ``unflatten(meta, children) -> obj``.
+    """
+    _custom[cls] = (flatten, unflatten)
+
+
+def _children(tree: Any) -> tuple[Any, Any, list] | None:
+    kind = type(tree)
+    if kind in _custom:
+        children, meta = _custom[kind][0](tree)
+        return kind, meta, list(children)
+    if kind is tuple or kind is list:
+        return kind, None, list(tree)
+    if isinstance(tree, dict):
+        keys = sorted(tree, key=repr) if not all(isinstance(k, str) for k in tree) else sorted(tree)
+        return kind, tuple(keys), [tree[k] for k in keys]
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
+        return kind, None, list(tree)
+    if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+        names = tuple(f.name for f in dataclasses.fields(tree))
+        return kind, names, [getattr(tree, n) for n in names]
+    return None
+
+
+def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
+    """Leaves in a fixed order (dict keys sorted) and the structure around them."""
+    leaves: list = []
+
+    def walk(node: Any) -> TreeDef:
+        if node is None:
+            return TreeDef(type(None), None, ())
+        parts = _children(node)
+        if parts is None:
+            leaves.append(node)
+            return LEAF
+        kind, meta, children = parts
+        return TreeDef(kind, meta, tuple(walk(c) for c in children))
+
+    treedef = walk(tree)
+    return leaves, treedef
+
+
+def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
+    """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
+    iterator = iter(leaves)
+
+    def build(td: TreeDef) -> Any:
+        if td.kind is None:
+            return next(iterator)
+        if td.kind is type(None):
+            return None
+        children = [build(c) for c in td.children]
+        if td.kind in _custom:
+            return _custom[td.kind][1](td.meta, children)
+        if td.kind is tuple or td.kind is list:
+            return td.kind(children)
+        if issubclass(td.kind, dict):
+            return td.kind(zip(td.meta, children))
+        if issubclass(td.kind, tuple):  # namedtuple
+            return td.kind(*children)
+        return td.kind(**dict(zip(td.meta, children)))  # dataclass
+
+    return build(treedef)
+
+
+def tree_map(function: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    """Apply ``function`` leaf by leaf over trees of the same structure.
+
+    >>> tree_map(lambda a, b: a + b, {"x": 1, "y": (2, 3)}, {"x": 10, "y": (20, 30)})
+    {'x': 11, 'y': (22, 33)}
+    """
+    leaves, treedef = tree_flatten(tree)
+    others = []
+    for other in rest:
+        other_leaves, other_def = tree_flatten(other)
+        if other_def != treedef:
+            raise ValueError(
+                f"tree_map: tree structures differ:\n  {tree_structure_str(treedef)}\n  {tree_structure_str(other_def)}"
+            )
+        others.append(other_leaves)
+    return tree_unflatten(treedef, [function(*args) for args in zip(leaves, *others)])
+
+
+def tree_leaves(tree: Any) -> list:
+    """The leaves of ``tree`` in flattening order."""
+    return tree_flatten(tree)[0]
+
+
+def tree_structure_str(treedef: TreeDef) -> str:
+    """A short readable description of a structure, for error messages."""
+    if treedef.kind is None:
+        return "*"
+    if treedef.kind is type(None):
+        return "None"
+    inner = [tree_structure_str(c) for c in treedef.children]
+    if treedef.meta is not None and treedef.kind is not tuple:
+        inner = [f"{k}: {v}" for k, v in zip(treedef.meta, inner)]
+    return f"{treedef.kind.__name__}({', '.join(inner)})"
