@@ -67,6 +67,21 @@ from .tree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tre
 
 __version__ = "0.1.0"
 
+_LAZY_SUBMODULES = ("optim", "nn", "data", "explain", "scipy", "testing", "losses")
+
+
+def __getattr__(name: str) -> object:
+    # Feature areas load on first use, so `import chainrule` stays light and the
+    # core never imports the layers built on it.
+    import importlib  # noqa: PLC0415
+
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name == "minimize":
+        return importlib.import_module(f"{__name__}.optim").minimize
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
 __all__ = [
     "RULES",
     "Primitive",
