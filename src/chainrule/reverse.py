@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from .registry import Box, Primitive
@@ -68,11 +69,19 @@ class ReverseTrace(Trace):
         return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(parents)))
 
 
-def backpropagate(seeds: list[tuple[Node, Any]]) -> dict[Node, Any]:
+Observer = Callable[[Node, int, Any, Any, Any], None]
+
+
+def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = None) -> dict[Node, Any]:
     """Cotangents of the input nodes, given cotangents of some output nodes.
 
     The partials are differentiable ops, so when an outer transform is tracing,
     this backward pass is itself recorded (reverse-over-reverse).
+
+    ``observer(node, argnum, upstream, raw, fitted)``, when given, sees every
+    application of a VJP partial: the cotangent arriving at ``node``, the
+    partial's result, and that result after broadcasting was summed out (this
+    is how ``chainrule.explain.backprop`` shows its work).
     """
     from .rules import add  # noqa: PLC0415
 
@@ -100,7 +109,10 @@ def backpropagate(seeds: list[tuple[Node, Any]]) -> dict[Node, Any]:
                     f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
                     f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
                 )
-            contribution = fit_to(partial(g, out, *args, **kwargs), args[argnum])
+            raw = partial(g, out, *args, **kwargs)
+            contribution = fit_to(raw, args[argnum])
+            if observer is not None:
+                observer(node, argnum, g, raw, contribution)
             if parent in cotangents:
                 cotangents[parent] = add(cotangents[parent], contribution)
             else:
