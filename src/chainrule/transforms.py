@@ -112,6 +112,9 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
         return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
 
     outputs = [unbox(x) for x in out_leaves]
+    if has_aux:  # aux values are reported, not differentiated: strip this trace's boxes
+        aux_leaves, aux_def = tree_flatten(aux)
+        aux = tree_unflatten(aux_def, [unbox(x) for x in aux_leaves])
 
     def vjp_fun(cotangent: Any) -> Any:
         ct_leaves, ct_def = tree_flatten(cotangent)
