@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from .backend import namespace
+from .registry import Box, Primitive
 from .reverse import Node, ReverseBox, ReverseTrace, backpropagate
 from .rules import install_array_methods
-from .tracer import concrete
+from .tracer import Trace, concrete
 
 _EAGER = ReverseTrace(0)
 _state = threading.local()
@@ -56,32 +57,50 @@ def no_grad() -> Iterator[None]:
         _state.enabled = previous
 
 
-class Tensor:
+class _TensorTrace(Trace):
+    """Lets every primitive take Tensors: unwrap, run, wrap the result.
+
+    Its level is below every other trace, so a Tensor behaves like a plain
+    array to any transform that sees it.
+    """
+
+    __slots__ = ()
+
+    def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
+        return _apply(prim, *args, **kwargs)
+
+
+_TENSORS = _TensorTrace(-1)
+
+
+class Tensor(Box):
     """An array that may record the operations applied to it.
 
-    Use :func:`tensor` to make one. Operators, NumPy ufuncs (``np.exp(t)``) and
-    the array methods all work; ``np.asarray(t)`` gives the values.
+    Use :func:`tensor` to make one. Operators, NumPy ufuncs (``np.exp(t)``),
+    every chainrule primitive (``cr.sigmoid(t)``) and the array methods all
+    work; ``np.asarray(t)`` gives the values.
     """
 
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any) -> None:
-        self._value = value  # a plain array, or a box of the eager trace
+        self.value = value  # a plain array, or a box of the eager trace
+        self.trace = _TENSORS
         self.grad: Any = None
 
     # ----- what it is
     @property
     def requires_grad(self) -> bool:
-        return isinstance(self._value, ReverseBox)
+        return isinstance(self.value, ReverseBox)
 
     @property
     def data(self) -> Any:
         """The values, as a plain array (no history)."""
-        return concrete(self._value)
+        return concrete(self.value)
 
     @property
     def is_leaf(self) -> bool:
-        return not self.requires_grad or self._value.node.prim is None
+        return not self.requires_grad or self.value.node.prim is None
 
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
@@ -136,10 +155,10 @@ class Tensor:
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf, in place."""
         if flag and not self.requires_grad:
-            self._value = _EAGER.new_input(self._value)
-            _leaves[self._value.node] = self
+            self.value = _EAGER.new_input(self.value)
+            _leaves[self.value.node] = self
         elif not flag:
-            self._value = self.data
+            self.value = self.data
         return self
 
     def zero_(self) -> Tensor:
@@ -174,7 +193,7 @@ class Tensor:
             gradient = namespace(self.data).ones_like(self.data)
         gradient = concrete(_unwrap(gradient))
         with no_grad():
-            cotangents = backpropagate([(self._value.node, gradient)])
+            cotangents = backpropagate([(self.value.node, gradient)])
         for node, cotangent in cotangents.items():
             leaf = _leaves.get(node)
             if leaf is not None:
@@ -183,7 +202,7 @@ class Tensor:
 
 def _unwrap(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return x._value if _grad_enabled() else x.data
+        return x.value if _grad_enabled() else x.data
     return x
 
 

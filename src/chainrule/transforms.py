@@ -35,7 +35,7 @@ Function = Callable[..., Any]
 # ---------------------------------------------------------------- input checks
 def _as_differentiable(x: Any, where: str) -> Any:
     """A transform input as an inexact array; integers and strings are refused."""
-    if isinstance(x, Box):
+    if isinstance(x, Box) or type(x) is np.ndarray and x.dtype.kind in "fc":
         return x
     if isinstance(x, bool) or not isinstance(x, (int, float, complex)) and not hasattr(x, "dtype"):
         try:
@@ -112,6 +112,9 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
         return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
 
     outputs = [unbox(x) for x in out_leaves]
+    if has_aux:  # aux values are reported, not differentiated: strip this trace's boxes
+        aux_leaves, aux_def = tree_flatten(aux)
+        aux = tree_unflatten(aux_def, [unbox(x) for x in aux_leaves])
 
     def vjp_fun(cotangent: Any) -> Any:
         ct_leaves, ct_def = tree_flatten(cotangent)
