@@ -64,6 +64,7 @@ class Contribution:
     input_shape: tuple[int, ...]
     local: Any  # the local derivative (array), or None when only a VJP is practical
     local_description: str
+    elementwise: bool  # True: sent = upstream * local entry by entry; False: a vector-Jacobian product
     raw: Any  # upstream (x) local, before broadcasting is undone
     sent: Any  # what the input receives
     reduction: str  # "" or how broadcasting was summed out
@@ -120,7 +121,8 @@ class BackpropTrace:
             for part in entry.contributions:
                 lines.append(f"    -> {part.to} (input {part.argnum}, shape {part.input_shape})")
                 lines.append(f"       local derivative: {part.local_description}")
-                lines.append(f"       upstream x local: {format_value(part.raw)}")
+                product = "upstream x local" if part.elementwise else "upstream . Jacobian (VJP)"
+                lines.append(f"       {product}: {format_value(part.raw)}")
                 if part.reduction:
                     lines.append(f"       {part.reduction}")
                 lines.append(f"       sent to {part.to}: {format_value(part.sent)}")
@@ -196,6 +198,8 @@ class BackpropTrace:
 def format_value(value: Any, precision: int = 4) -> str:
     """A short, one-line rendering of a scalar or array."""
     array = np.asarray(concrete(value))
+    if array.dtype.kind == "f":
+        array = array + 0.0  # no "-0." in the tables
     if array.ndim == 0:
         return f"{array.item():.{precision}g}" if array.dtype.kind in "fc" else str(array.item())
     text = np.array2string(array, precision=precision, threshold=8, edgeitems=2, max_line_width=10_000,
@@ -249,16 +253,22 @@ def _argument_names(fun: Callable[..., Any], count: int) -> list[str]:
 
 
 # ---------------------------------------------------------------- the trace
-def _local_derivative(prim: Primitive, node: Node, argnum: int) -> tuple[Any, str]:
-    """The local derivative of ``node``'s output with respect to input ``argnum``."""
+def _local_derivative(prim: Primitive, node: Node, argnum: int, names: tuple[str, str]) -> tuple[Any, str, bool]:
+    """The local derivative of ``node``'s output with respect to input ``argnum``.
+
+    Returns (array or None, description, elementwise). For an elementwise rule
+    it is an array of the output's shape, computed by the rule's own VJP with
+    g = 1; for a small vector map, its full Jacobian; otherwise None (the rule's
+    VJP applies the Jacobian without forming it).
+    """
     args, kwargs, out = node.args, node.kwargs, node.out
-    partial = prim.vjps[argnum]
+    label = f"∂{names[0]}/∂{names[1]}"
     if prim.name in ELEMENTWISE:
-        local = np.asarray(partial(np.ones_like(out), out, *args, **kwargs))
-        return local, f"d{prim.name}/d(input {argnum}) = {format_value(local)}"
+        local = np.asarray(prim.vjps[argnum](np.ones_like(out), out, *args, **kwargs))
+        return local, f"{label} = {format_value(local)}", True
     x = args[argnum]
     out_size, in_size = int(np.size(out)), int(np.size(x))
-    if out_size * in_size <= _JACOBIAN_LIMIT:
+    if np.ndim(out) <= 1 and np.ndim(x) <= 1 and out_size * in_size <= _JACOBIAN_LIMIT:
         from ..transforms import jacobian  # noqa: PLC0415
 
         def only_this_input(value: Any) -> Any:
@@ -267,10 +277,14 @@ def _local_derivative(prim: Primitive, node: Node, argnum: int) -> tuple[Any, st
             return prim(*replaced, **kwargs)
 
         local = np.asarray(jacobian(only_this_input)(np.asarray(x, dtype=np.result_type(x, np.float64))))
-        return local, f"Jacobian {local.shape} = {format_value(local)}"
-    return None, (
-        f"Jacobian of shape {np.shape(out)} x {np.shape(x)} ({out_size * in_size} entries), "
-        f"applied as a vector-Jacobian product without forming it"
+        return local, f"{label} = Jacobian {local.shape} = {format_value(local)}", False
+    return (
+        None,
+        (
+            f"{label}: a Jacobian of shape {np.shape(out)} x {np.shape(x)}, applied by the rule's "
+            f"vector-Jacobian product without forming it"
+        ),
+        False,
     )
 
 
@@ -343,10 +357,12 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
             backward.append(BackwardEntry(node_names[node], node.prim.name, node.prim.latex, _shape(node.out),
                                           np.asarray(concrete(upstream)), sources.get(node, [])))  # fmt: skip
         parent = dict(node.parents)[argnum]
-        local, description = _local_derivative(node.prim, node, argnum)
+        local, description, elementwise = _local_derivative(
+            node.prim, node, argnum, (node_names[node], node_names[parent])
+        )
         sources.setdefault(parent, []).append(node_names[node])
         backward[-1].contributions.append(Contribution(
-            node_names[parent], argnum, _shape(node.args[argnum]), local, description,
+            node_names[parent], argnum, _shape(node.args[argnum]), local, description, elementwise,
             np.asarray(concrete(raw)), np.asarray(concrete(sent)), _reduction(raw, sent, node_names[parent]),
         ))  # fmt: skip
 
