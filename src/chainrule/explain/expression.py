@@ -725,7 +725,7 @@ def to_latex(node: Node) -> str:
         if _needs_parentheses(left, node, False):
             a = rf"\left({a}\right)"
         if node.text == "^":
-            return rf"{{{a}}}^{{{b}}}"
+            return rf"{a}^{{{b}}}" if left.kind in ("variable", "number", "constant") else rf"{{{a}}}^{{{b}}}"
         if _needs_parentheses(right, node, True):
             b = rf"\left({b}\right)"
         if node.text == "*":

@@ -381,20 +381,20 @@ class SheetReport:
     table_verified: bool
 
 
-def write_sheet(
-    path: str | os.PathLike = "calculus-for-ml.pdf",
-    epochs: int = 12,
-    descent_steps: int = 600,
-    progress: Callable[[str], None] | None = None,
-    png_directory: str | None = None,
-) -> SheetReport:
-    """Compute, verify and draw every page; write the PDF atomically (temp file + rename).
+@dataclass
+class Story:
+    """Everything the sheet shows, computed and verified (see :mod:`chainrule.explain.story`)."""
 
-    With ``png_directory``, each page is also saved there as ``page-N.png``.
-    """
-    from matplotlib import rc_context  # noqa: PLC0415
-    from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
+    rows: list[Any]
+    network: Any
+    surface: Any
+    paths: dict[str, np.ndarray]
+    training: Any
+    seconds: dict[str, float]
 
+
+def compute_story(epochs: int = 12, descent_steps: int = 600, progress: Callable[[str], None] | None = None) -> Story:
+    """Run every computation of the sheet (the demo prints them before drawing them)."""
     from . import story  # noqa: PLC0415
 
     seconds: dict[str, float] = {}
@@ -407,22 +407,46 @@ def write_sheet(
         seconds[name] = time.perf_counter() - start
         return value
 
+    return Story(
+        rows=timed("derivative table", story.derivative_table),
+        network=timed("two-layer network", story.network_example),
+        surface=timed("partial derivatives", story.surface_example),
+        paths=timed("gradient descent", lambda: story.descent_paths(steps=descent_steps)),
+        training=timed("digits", lambda: story.train_digits(epochs=epochs)),
+        seconds=seconds,
+    )
+
+
+def write_sheet(
+    path: str | os.PathLike = "calculus-for-ml.pdf",
+    epochs: int = 12,
+    descent_steps: int = 600,
+    progress: Callable[[str], None] | None = None,
+    png_directory: str | None = None,
+    story: Story | None = None,
+) -> SheetReport:
+    """Compute, verify and draw every page; write the PDF atomically (temp file + rename).
+
+    Pass a ``story`` from :func:`compute_story` to draw results computed before. With
+    ``png_directory``, each page is also saved there as ``page-N.png``.
+    """
+    from matplotlib import rc_context  # noqa: PLC0415
+    from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
+
+    if story is None:
+        story = compute_story(epochs, descent_steps, progress)
+    seconds = dict(story.seconds)
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    rows = timed("derivative table", story.derivative_table)
-    example = timed("two-layer network", story.network_example)
-    surface = timed("partial derivatives", story.surface_example)
-    paths = timed("gradient descent", lambda: story.descent_paths(steps=descent_steps))
-    training = timed("digits", lambda: story.train_digits(epochs=epochs))
     builders = (
-        lambda n: _table_page(rows, n),
+        lambda n: _table_page(story.rows, n),
         _steps_page,
-        lambda n: _network_page(example, n),
-        lambda n: _backprop_page(example, n),
-        lambda n: _surface_page(surface, n),
-        lambda n: _descent_page(paths, n),
-        lambda n: _training_page(training, n),
+        lambda n: _network_page(story.network, n),
+        lambda n: _backprop_page(story.network, n),
+        lambda n: _surface_page(story.surface, n),
+        lambda n: _descent_page(story.paths, n),
+        lambda n: _training_page(story.training, n),
     )
     handle, temporary = tempfile.mkstemp(suffix=".pdf", prefix=".chainrule-sheet-", dir=directory)
     os.close(handle)
@@ -432,13 +456,17 @@ def write_sheet(
                 temporary, metadata={"Title": "Calculus for machine learning", "Creator": "chainrule"}
             ) as pdf:
                 for number, build in enumerate(builders, 1):
-                    figure = timed(f"page {number}", lambda build=build, number=number: build(number))
+                    if progress is not None:
+                        progress(f"page {number}: {PAGE_TITLES[number - 1]}")
+                    start = time.perf_counter()
+                    figure = build(number)
                     pdf.savefig(figure)
                     if png_directory is not None:
                         os.makedirs(png_directory, exist_ok=True)
                         figure.savefig(os.path.join(png_directory, f"page-{number}.png"), dpi=80)
+                    seconds[f"page {number}"] = time.perf_counter() - start
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
-    return SheetReport(path, len(builders), seconds, all(row.verified for row in rows))
+    return SheetReport(path, len(builders), seconds, all(row.verified for row in story.rows))

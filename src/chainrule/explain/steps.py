@@ -175,7 +175,7 @@ class Derivation:
         verdict = "agrees" if check.ok else "DISAGREES"
         at = ", ".join(f"{k}={v:g}" for k, v in check.point.items())
         return "\n".join(
-            [f"{self.operator_text} {self.expression} = {self.text()}", *self.steps_text(),
+            [f"{self.operator_text} [{self.expression}] = {self.text()}", *self.steps_text(),
              f"SymPy confirms it equals sympy.diff: {'yes' if self.sympy_confirms else 'NO'}",
              f"engine at {at}: {_fmt(check.engine)}; symbolic: {_fmt(check.symbolic)} ({verdict})"]
         )  # fmt: skip
