@@ -133,7 +133,7 @@ def _heading(number: int, title: str) -> None:
     print(f"\n{number}. {title}\n{'-' * (len(title) + 3)}")
 
 
-def tell_story(output: str = "calculus-for-ml.pdf", epochs: int = 12) -> str:
+def tell_story(output: str = "calculus-for-ml.pdf", epochs: int = 12, descent_steps: int = 600) -> str:
     """Print the whole story (every number verified as it is printed) and write the PDF; returns its path."""
     import time  # noqa: PLC0415
 
@@ -143,7 +143,7 @@ def tell_story(output: str = "calculus-for-ml.pdf", epochs: int = 12) -> str:
 
     started = time.perf_counter()
     print("chainrule: the calculus of machine learning, computed and checked as it runs.")
-    story = compute_story(epochs=epochs)
+    story = compute_story(epochs=epochs, descent_steps=descent_steps)
 
     _heading(1, "The derivative table: engine, SymPy and central differences must agree")
     print(f"  {'f':<8} {'rule':<46} {'max disagreement':>16}  verdict")
@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
               f"the full demo and the PDF)\n")  # fmt: skip
         print_core_story()
         return 0
-    tell_story(args.output, epochs=args.epochs)
+    tell_story(args.output, epochs=args.epochs, descent_steps=args.descent_steps)
     return 0
 
 
@@ -234,5 +234,6 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="the whole story end to end, verified as it runs, ending in a PDF")
     parser.add_argument("-o", "--output", default="calculus-for-ml.pdf", help="where to write the PDF")
     parser.add_argument("--epochs", type=int, default=12, help="training epochs on the digits (default 12)")
+    parser.add_argument("--descent-steps", type=int, default=600, help="steps per optimizer on Rosenbrock (600)")
     parser.add_argument("--core", action="store_true", help="only the core story (NumPy only, no PDF)")
     parser.set_defaults(run=run)

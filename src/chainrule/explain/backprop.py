@@ -96,7 +96,7 @@ class BackpropTrace:
     forward: list[ForwardEntry]
     backward: list[BackwardEntry]
     gradients: dict[str, Any]
-    gradient_tree: Any = field(repr=False, default=None)  # the gradients in the arguments' own structure
+    gradient_tree: Any = field(repr=False, default=None)  # the gradients shaped like the argument (a tuple if several)
 
     # ---- plain text
     def text(self, width: int = 100) -> str:
@@ -372,6 +372,8 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
         g = gradients_by_node.get(box.node)
         gradients[name] = np.zeros_like(value) if g is None else np.asarray(concrete(g))
     gradient_tree = tree_unflatten(treedef, list(gradients.values()))
+    if len(args) == 1:  # like grad(f): the gradient has the structure of the one argument
+        gradient_tree = gradient_tree[0]
     return BackpropTrace(out_value, leaf_names, forward, backward, gradients, gradient_tree)
 
 

@@ -12,6 +12,7 @@ run time; none is typed in.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -318,6 +319,20 @@ def _value_and_grad(loss_of: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1797 8x8 digits: scikit-learn's bundled CSV, read directly when it is there.
+
+    Importing scikit-learn takes seconds (it pulls in SciPy); the file it reads for
+    ``load_digits`` is a small CSV, so the sheet reads that file itself and falls
+    back to ``chainrule.data.load("digits")`` (or scikit-learn) otherwise.
+    """
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    if spec is not None and spec.submodule_search_locations:
+        path = os.path.join(next(iter(spec.submodule_search_locations)), "datasets", "data", "digits.csv.gz")
+        if os.path.exists(path):
+            table = np.loadtxt(path, delimiter=",")
+            return table[:, :-1], table[:, -1].astype(int)
     try:
         from .. import data  # noqa: PLC0415
 
