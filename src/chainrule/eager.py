@@ -207,7 +207,9 @@ def _unwrap(x: Any) -> Any:
 
 
 def _apply(prim: Any, *args: Any, **kwargs: Any) -> Any:
-    out = prim(*[_unwrap(a) for a in args], **kwargs)
+    recording = getattr(_state, "enabled", True)  # read once per op, not once per argument
+    values = [(a.value if recording else concrete(a)) if isinstance(a, Tensor) else a for a in args]
+    out = prim(*values, **kwargs)
     return Tensor(out) if not isinstance(out, (bool, np.bool_)) else out
 
 
