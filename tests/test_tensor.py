@@ -86,3 +86,19 @@ def test_matches_pytorch_on_a_small_network(rng):
     torch.log_softmax(theirs[1] @ torch.sigmoid(theirs[0] @ torch.tensor(x)), 0)[1].backward()
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-12)
+
+
+def test_in_place_arithmetic_keeps_the_leaf_under_no_grad():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    leaf = w
+    with cr.no_grad():
+        w -= 0.25 * w.grad  # gradient descent step, PyTorch style
+    assert w is leaf and w.requires_grad and w.is_leaf
+    np.testing.assert_array_equal(w.data, [0.5, 1.0])
+    with pytest.raises(TypeError, match="in-place update"):
+        w += 1.0
+    plain = cr.tensor([1.0, 2.0])
+    plain *= 3.0
+    plain /= 2.0
+    np.testing.assert_array_equal(plain.data, [1.5, 3.0])

@@ -174,6 +174,29 @@ class Tensor(Box):
             )
         self.data[index] = concrete(_unwrap(value))
 
+    def _in_place(self, operation: Any, other: Any) -> Tensor:
+        if self.requires_grad and _grad_enabled():
+            raise TypeError(
+                "an in-place update of a Tensor that requires grad would corrupt its history; "
+                "do it under `with chainrule.no_grad():` (as optimizers do) or write t = t - ..."
+            )
+        data = self.data
+        data[...] = operation(data, concrete(_unwrap(other)))  # same array object: views see it
+        return self
+
+    # In place, as in PyTorch: `w -= lr * w.grad` under no_grad() keeps w the same leaf.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(np.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(np.subtract, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(np.true_divide, other)
+
     def backward(self, gradient: Any = None) -> None:
         """Add d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch's convention).
 
@@ -207,7 +230,9 @@ def _unwrap(x: Any) -> Any:
 
 
 def _apply(prim: Any, *args: Any, **kwargs: Any) -> Any:
-    out = prim(*[_unwrap(a) for a in args], **kwargs)
+    recording = getattr(_state, "enabled", True)  # read once per op, not once per argument
+    values = [(a.value if recording else concrete(a)) if isinstance(a, Tensor) else a for a in args]
+    out = prim(*values, **kwargs)
     return Tensor(out) if not isinstance(out, (bool, np.bool_)) else out
 
 
