@@ -9,8 +9,8 @@ Every curve and arrow is computed by the engine at draw time: f' and f'' by
 
 >>> from chainrule.explain import parse
 >>> figure = function_figure(parse("x^3 - 2*x"), span=(-2, 2))
->>> [line.get_label() for line in figure.axes[0].lines][:3]
-["f(x) = x^3 - 2*x", "f'(x)", "f''(x)"]
+>>> print(", ".join(line.get_label() for line in figure.axes[0].lines[:3]))
+f(x) = x^3 - 2*x, f'(x), f''(x)
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def function_figure(function: Callable[..., Any] | Expression, span: tuple[float
 
 
 def grid_values(function: Callable[[Any, Any], Any], xlim: Sequence[float], ylim: Sequence[float],
-                points: int = 80) -> dict[str, np.ndarray]:  # fmt: skip
+                points: int = 60) -> dict[str, np.ndarray]:  # fmt: skip
     """f, df/dx and df/dy of an elementwise f(x, y) on a grid, by the engine."""
     xs, ys = np.linspace(*xlim, points), np.linspace(*ylim, points)
     X, Y = np.meshgrid(xs, ys)
@@ -173,7 +173,7 @@ def descent_figure(function: Callable[[Any, Any], Any], paths: dict[str, np.ndar
     and each one's f(x_k) - f(x*) by iteration."""
     figure, cells = _grid(figure, 1, 2, region, size=(10, 4.5), width_ratios=[1.2, 1], wspace=0.3)
     contour_ax, curve_ax = figure.add_subplot(cells[0]), figure.add_subplot(cells[1])
-    xs, ys = np.linspace(*xlim, 200), np.linspace(*ylim, 200)
+    xs, ys = np.linspace(*xlim, 150), np.linspace(*ylim, 150)
     X, Y = np.meshgrid(xs, ys)
     Z = np.asarray(function(X, Y), float)
     if log_levels:
