@@ -75,5 +75,5 @@ def test_graph_layout_reads_left_to_right(tmp_path):
                 assert positions[name][0] < positions[entry.name][0]
     figure = graph_figure(trace, title="graph")
     texts = [t.get_text() for t in figure.axes[0].texts]
-    assert "v3 = add" in texts and any(t.startswith("grad ") for t in texts)
+    assert "v3 = add" in texts and any(t.startswith("∇ ") for t in texts)
     figure.savefig(tmp_path / "graph.png", dpi=40)

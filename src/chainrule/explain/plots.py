@@ -260,7 +260,10 @@ def graph_layout(trace: BackpropTrace) -> dict[str, tuple[float, float]]:
 
 
 def graph_figure(trace: BackpropTrace, ax: Any = None, title: str = "") -> Any:
-    """The computation graph: each value with its number (black) and its gradient (red)."""
+    """The computation graph: each value with its number (black) and its gradient ∇ (red).
+
+    Arrays of more than two entries show their shape and norm.
+    """
     positions = graph_layout(trace)
     upstream = {entry.name: entry.upstream for entry in trace.backward}
     upstream.update(trace.gradients)
@@ -285,7 +288,7 @@ def graph_figure(trace: BackpropTrace, ax: Any = None, title: str = "") -> Any:
         ax.text(x, y - 0.08, _short(entry.value), ha="center", va="center", fontsize=6)
         gradient = upstream.get(entry.name)
         if gradient is not None:
-            ax.text(x, y - 0.25, "grad " + _short(gradient), ha="center", va="center", fontsize=6, color="#d62728")
+            ax.text(x, y - 0.25, "∇ " + _short(gradient), ha="center", va="center", fontsize=6, color="#d62728")
     xs = [p[0] for p in positions.values()]
     ys = [p[1] for p in positions.values()]
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
@@ -302,4 +305,5 @@ def _short(value: Any) -> str:
         return format_value(array.reshape(()), precision=3)
     if array.size <= 2:
         return format_value(array, precision=2)
-    return f"{array.shape}, norm {np.linalg.norm(array):.2g}"
+    shape = "×".join(str(d) for d in array.shape)
+    return f"{shape}, ‖·‖ {np.linalg.norm(array):.2g}"

@@ -248,7 +248,7 @@ def _network_page(example: Any, number: int) -> Any:
     page.gap(0.05)
     page.line("The computation graph the engine recorded: each value (black) and the gradient of L with respect to "
               "it (red), filled in by the backward pass from right to left.", size=8.5)  # fmt: skip
-    ax = page.axes(page.y - 0.05, left=0.03, width=0.94)
+    ax = page.axes(min(page.y - 0.05, 0.3), left=0.03, width=0.94)
     graph_figure(example.trace, ax=ax)
     return page.figure
 
