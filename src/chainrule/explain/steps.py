@@ -210,6 +210,7 @@ class _Deriver:
         self.S = symbolic
         self.steps: list[Step] = []
         self._free: dict[int, frozenset[str]] = {}
+        self._values: dict[int, Any] = {}
 
     # -- helpers
     def free(self, node: Node) -> frozenset[str]:
@@ -225,7 +226,11 @@ class _Deriver:
         return self.wrt in self.free(node)
 
     def value(self, node: Node) -> Any:
-        return self.S.to_sympy_value(node)
+        # Every step shows its part in SymPy: cache them, or long sums cost O(n^2) conversions.
+        key = id(node)
+        if key not in self._values:
+            self._values[key] = self.S.to_sympy_value(node)
+        return self._values[key]
 
     def zero(self, node: Node) -> Any:
         return [0] * node.size if node.size is not None else self.S.sympy.Integer(0)

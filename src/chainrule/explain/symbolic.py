@@ -235,7 +235,7 @@ def evaluate(expression: Any, point: dict[str, float]) -> Any:
     return float(value)
 
 
-def simplify(expression: Any, budget: int = 400) -> Any:
+def simplify(expression: Any, budget: int = 200) -> Any:
     """SymPy's simplify, skipped for very large expressions (it can take minutes on them)."""
     if isinstance(expression, list):
         return [simplify(e, budget) for e in expression]
@@ -244,7 +244,7 @@ def simplify(expression: Any, budget: int = 400) -> Any:
     return sympy.simplify(expression)
 
 
-def tidy(expression: Any, budget: int = 400) -> Any:
+def tidy(expression: Any, budget: int = 200) -> Any:
     """The simpler of ``expression`` and SymPy's simplification of it.
 
     "Simpler" is SymPy's own operation count; a simplification that brings in a
