@@ -143,16 +143,22 @@ def gradient_field_figure(function: Callable[[Any, Any], Any] | Expression, xlim
     field = figure.add_subplot(cells[0, 1])
     field.contour(X, Y, Z, levels=20, cmap="viridis", linewidths=0.8)
     step = max(1, X.shape[0] // 16)
-    field.quiver(X[::step, ::step], Y[::step, ::step], DX[::step, ::step], DY[::step, ::step], color="#d62728",
-                 angles="xy", width=0.004)  # fmt: skip
-    field.set_title("contours and the gradient field (uphill)", fontsize=9)
+    U, V = DX[::step, ::step], DY[::step, ::step]
+    length = np.hypot(U, V)
+    unit = np.where(length > 0, length, 1.0)  # arrows of one length: direction here, |grad| in colour
+    spacing = 0.75 * abs(float(X[0, step] - X[0, 0])) if X.shape[1] > step else 1.0
+    field.quiver(X[::step, ::step], Y[::step, ::step], U / unit * spacing, V / unit * spacing, length, cmap="autumn_r",
+                 angles="xy", scale_units="xy", scale=1.0, width=0.004)  # fmt: skip
+    field.set_title("contours and the gradient's direction (uphill)", fontsize=9)
     if point is not None:
         px, py = float(point[0]), float(point[1])
         gx, gy = (float(np.asarray(elementwise_grad(fun, i)(np.float64(px), np.float64(py)))) for i in (0, 1))
+        reach = 0.15 * (xlim[1] - xlim[0]) / max(float(np.hypot(gx, gy)), 1e-12)
         field.plot([px], [py], "ko")
-        field.annotate("", xy=(px + gx * 0.5, py + gy * 0.5), xytext=(px, py),
-                       arrowprops={"arrowstyle": "->", "color": "black", "linewidth": 2})  # fmt: skip
-        field.text(px, py, f"  ∇f = ({gx:.3g}, {gy:.3g})", fontsize=8, va="top")
+        field.annotate("", xy=(px + gx * reach, py + gy * reach), xytext=(px, py),
+                       arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 2})  # fmt: skip
+        field.text(px, py, f"∇f = ({gx:.3g}, {gy:.3g})  ", fontsize=8, va="bottom", ha="right",
+                   bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})  # fmt: skip
     panels = [field]
     for column, (values, name) in enumerate(((DX, names[0]), (DY, names[1]))):
         panel = figure.add_subplot(cells[1, column])
