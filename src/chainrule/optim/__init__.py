@@ -47,6 +47,7 @@ from .base import (
     clip_by_global_norm,
     global_norm,
 )  # fmt: skip
+from .minimize import METHODS, History, MinimizeResult, StepInfo, minimize
 from .training import SGD, Adagrad, Adam, AdamW, InPlaceOptimizer, Newton, RMSProp, RMSprop
 
 __all__ = [
@@ -58,7 +59,10 @@ __all__ = [
     "DivergenceError",
     "GradientTransform",
     "HessianError",
+    "History",
     "InPlaceOptimizer",
+    "METHODS",
+    "MinimizeResult",
     "Newton",
     "Optimizer",
     "OptimizerState",
@@ -73,10 +77,12 @@ __all__ = [
     "clip_by_global_norm",
     "gd",
     "global_norm",
+    "minimize",
     "momentum",
     "nesterov",
     "newton",
     "rmsprop",
     "schedules",
     "sgd",
+    "StepInfo",
 ]

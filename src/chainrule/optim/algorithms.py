@@ -181,7 +181,7 @@ def sgd(
 ) -> Optimizer:
     """Stochastic gradient descent: ``params - lr * grad`` (with optional momentum).
 
-    On the full dataset it is plain gradient descent (``gd`` is the same function).
+    On the full dataset it is plain gradient descent (``gd`` is the same algorithm).
 
     >>> import numpy as np
     >>> opt = sgd(lr=0.5)
@@ -194,7 +194,12 @@ def sgd(
     return Optimizer(rule, lr, weight_decay=weight_decay, clip_norm=clip_norm, check_finite=check_finite)
 
 
-gd = sgd
+def gd(lr: Any = 0.01, momentum: float = 0.0, nesterov: bool = False, **options: Any) -> Optimizer:
+    """Gradient descent: ``sgd`` under the name a learner expects (the same algorithm, full-batch use)."""
+    optimizer = sgd(lr, momentum, nesterov, **options)
+    if not momentum:
+        optimizer.name = "gd"
+    return optimizer
 
 
 def momentum(lr: Any = 0.01, beta: float = 0.9, **options: Any) -> Optimizer:
