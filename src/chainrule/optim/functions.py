@@ -160,14 +160,14 @@ def himmelblau() -> Objective:
 def rastrigin(dim: int = 2) -> Objective:
     """Rastrigin: ``10 n + sum x^2 - 10 cos(2 pi x)``; global minimum 0 at 0, a local one near every integer point.
 
-    Start (0.3, -0.2, 0.3, ...), inside the global minimum's basin (|x_i| < 0.5).
+    Start (0.2, -0.1, 0.2, ...): inside the global minimum's basin, where f is still convex (|x_i| < 0.25).
     """
     dim = _check_dim(dim, 1, "rastrigin")
 
     def function(x: Any) -> Any:
         return 10.0 * dim + R.sum(x**2 - 10.0 * R.cos(2 * math.pi * x))
 
-    start = np.where(np.arange(dim) % 2 == 0, 0.3, -0.2)
+    start = np.where(np.arange(dim) % 2 == 0, 0.2, -0.1)
     return Objective(f"rastrigin(dim={dim})", function, start, (np.zeros(dim),), 0.0, "Rastrigin: many local minima")
 
 
@@ -177,7 +177,7 @@ def ackley(dim: int = 2) -> Objective:
     ``-20 exp(-0.2 sqrt(mean x^2)) - exp(mean cos(2 pi x)) + 20 + e``. The cone
     makes it non-smooth at 0 (the gradient there is taken as 0, a subgradient),
     so fixed-step methods hover within about ``lr`` of it: decay the learning
-    rate to settle. Start (0.3, -0.2, ...), inside the global basin.
+    rate to settle. Start (0.2, -0.1, ...), inside the global basin.
     """
     dim = _check_dim(dim, 1, "ackley")
 
@@ -188,7 +188,7 @@ def ackley(dim: int = 2) -> Objective:
         radius = R.where(at_origin, 0.0, R.sqrt(R.where(at_origin, 1.0, mean_square)))
         return -20.0 * R.exp(-0.2 * radius) - R.exp(R.mean(R.cos(2 * math.pi * x))) + 20.0 + math.e
 
-    start = np.where(np.arange(dim) % 2 == 0, 0.3, -0.2)
+    start = np.where(np.arange(dim) % 2 == 0, 0.2, -0.1)
     return Objective(f"ackley(dim={dim})", function, start, (np.zeros(dim),), 0.0, "Ackley: a cone in a bumpy plate")
 
 

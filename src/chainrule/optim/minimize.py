@@ -423,10 +423,10 @@ def _minimize_scipy(
         if key not in cache:
             counts["nfev"] += 1
             value, gradient = evaluate(np.array(vector, dtype=float), *args)
-            problem = _finite_or_raise(value, gradient, counts["step"], who)
-            if problem is not None:
-                raise DivergenceError(f"{problem} (SciPy evaluation {counts['nfev']})", counts["step"])
-            last_finite[0] = np.array(vector, dtype=float)
+            if not math.isfinite(value):
+                # A trial point where f is not finite: SciPy's line search and trust region reject it
+                # when f is +inf (NaN would compare False and could be accepted). Iterates are checked in record().
+                value = math.inf
             if len(cache) > 16:
                 cache.clear()
             cache[key] = (value, np.asarray(gradient, dtype=float))
@@ -441,6 +441,10 @@ def _minimize_scipy(
 
     def record(vector: np.ndarray) -> None:
         value, gradient = value_and_gradient(vector)
+        problem = _finite_or_raise(value, gradient, counts["step"], who)
+        if problem is not None:
+            raise DivergenceError(problem, counts["step"])
+        last_finite[0] = np.array(vector, dtype=float)
         norm = float(np.linalg.norm(gradient))
         point = view.unravel(vector)
         recorder.add(point, value, norm)
@@ -492,4 +496,11 @@ def _minimize_scipy(
             return error.result
         raise
     nit = int(getattr(found, "nit", counts["step"] - 1))
+    final_value, final_gradient = value_and_gradient(found.x)
+    problem = _finite_or_raise(final_value, final_gradient, nit, who)
+    if problem is not None:
+        error = DivergenceError(problem, nit, result(last_finite[0], False, problem, nit))
+        if on_divergence == "stop":
+            return error.result
+        raise error
     return result(found.x, bool(found.success), f"SciPy {method}: {found.message}", nit)

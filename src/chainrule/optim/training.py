@@ -151,12 +151,11 @@ class InPlaceOptimizer:
 
     def _keep_slots(self, new_state: OptimizerState, unused: list[int]) -> OptimizerState:
         slots = {}
-        for name, tree in new_state.slots.items():
-            new_leaves, treedef = tree_flatten(tree)
-            old_leaves = tree_flatten(self.state.slots[name])[0]
+        for name, new_leaves in new_state.slots.items():
+            kept = list(new_leaves)
             for i in unused:
-                new_leaves[i] = old_leaves[i]
-            slots[name] = tree_unflatten(treedef, new_leaves)
+                kept[i] = self.state.slots[name][i]
+            slots[name] = kept
         return OptimizerState(new_state.step, slots)
 
     # ----- saving and restoring
@@ -164,7 +163,7 @@ class InPlaceOptimizer:
         """The step count and the slot arrays (flat lists per slot), for checkpoints."""
         return {
             "step": self.state.step,
-            "slots": {name: [np.array(x) for x in tree_flatten(tree)[0]] for name, tree in self.state.slots.items()},
+            "slots": {name: [np.array(x) for x in leaves] for name, leaves in self.state.slots.items()},
         }
 
     def load_state_dict(self, saved: dict) -> None:
@@ -180,7 +179,7 @@ class InPlaceOptimizer:
             shapes = [np.shape(x) for x in current["slots"][name]]
             if [np.shape(x) for x in leaves] != shapes:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: slot {name!r} has the wrong shapes")
-            slots[name] = tree_unflatten(self._treedef, [np.array(x) for x in leaves])
+            slots[name] = [np.array(x) for x in leaves]
         self.state = OptimizerState(int(saved["step"]), slots)
 
     def __repr__(self) -> str:
