@@ -382,3 +382,35 @@ def test_gd_on_a_strongly_convex_quadratic_converges_at_the_predicted_linear_rat
     assert errors[-1] < 1e-8 * errors[0]
     assert np.all(errors[1:] <= rate * errors[:-1] + 1e-14)  # never slower than the bound (up to rounding)
     assert np.allclose(errors[61:71] / errors[60:70], rate, rtol=1e-9)  # and the slowest mode sets the pace
+
+
+# ---------------------------------------------------------------- PyTorch as an oracle, where installed
+
+TORCH_TWINS = [
+    ("sgd", dict(lr=0.1), "SGD", dict(lr=0.1)),
+    ("sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01), "SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    ("nesterov", dict(lr=0.05, beta=0.8), "SGD", dict(lr=0.05, momentum=0.8, nesterov=True)),
+    ("adagrad", dict(lr=0.3, initial_accumulator=0.1), "Adagrad", dict(lr=0.3, initial_accumulator_value=0.1)),
+    ("rmsprop", dict(lr=0.01, rho=0.9, eps=1e-6), "RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6)),
+    ("adam", dict(lr=0.05, weight_decay=0.1), "Adam", dict(lr=0.05, weight_decay=0.1)),
+    ("adamw", dict(lr=0.05, beta2=0.99, weight_decay=0.1), "AdamW", dict(lr=0.05, betas=(0.9, 0.99), weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize(("ours", "our_settings", "theirs", "their_settings"), TORCH_TWINS)
+def test_trajectories_match_torch_optim(ours, our_settings, theirs, their_settings):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    matrix, start = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    loss = lambda w: (cr.tanh(matrix @ w) ** 2).sum() + (w**4).sum()
+    opt = getattr(cr.optim, ours)(**our_settings)
+    w, state = start.copy(), opt.init(start)
+    twin = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    torch_opt = getattr(torch.optim, theirs)([twin], **their_settings)
+    torch_matrix = torch.tensor(matrix)
+    for _ in range(12):
+        w, state = opt.update(w, cr.grad(loss)(w), state)
+        torch_opt.zero_grad()
+        ((torch.tanh(torch_matrix @ twin) ** 2).sum() + (twin**4).sum()).backward()
+        torch_opt.step()
+    assert np.allclose(w, twin.detach().numpy(), rtol=1e-12, atol=1e-14)

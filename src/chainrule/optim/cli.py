@@ -127,6 +127,7 @@ class _Progress:
         self.rich = None
         if self.tty and not quiet:
             try:
+                from rich.console import Console  # noqa: PLC0415  (optional extra)
                 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
             except ImportError:
                 self.rich = None
@@ -136,6 +137,7 @@ class _Progress:
                     BarColumn(),
                     TextColumn("f = {task.fields[f]:<12.6g} |grad| = {task.fields[g]:.3g}"),
                     TimeElapsedColumn(),
+                    console=Console(file=stream),
                     transient=False,
                 )
                 self.task = self.rich.add_task("minimize", total=total, f=math.nan, g=math.nan)
