@@ -268,6 +268,8 @@ def test_unknown_methods_and_misplaced_options():
         cr.minimize(F.booth(), np.zeros(2), method="BFGS", lr=0.1)
     with pytest.raises(TypeError, match="does not take these settings"):
         cr.minimize(F.booth(), np.zeros(2), method="adam", beta=0.3)
+    with pytest.raises(ValueError, match="batch_size needs data"):
+        cr.minimize(F.booth(), np.zeros(2), method="sgd", batch_size=4)
     with pytest.raises(TypeError, match="carries its own lr"):
         cr.minimize(F.booth(), np.zeros(2), method=cr.optim.adam(), lr=0.1)
 

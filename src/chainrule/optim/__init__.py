@@ -22,7 +22,7 @@ implementation per algorithm, usable two ways:
 
 from __future__ import annotations
 
-from . import schedules
+from . import functions, schedules
 from .algorithms import (
     FACTORIES,
     HessianError,
@@ -75,6 +75,7 @@ __all__ = [
     "add_weight_decay",
     "chain",
     "clip_by_global_norm",
+    "functions",
     "gd",
     "global_norm",
     "minimize",

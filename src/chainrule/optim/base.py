@@ -294,8 +294,7 @@ class Optimizer:
     ) -> None:
         self.rule = rule
         self.name = rule.name
-        self.lr = lr
-        self.learning_rate(0)  # refuse a bad lr (or schedule) now, not at step 1000
+        self.lr = lr  # checked by the setter: a bad lr (or schedule) is refused now, not at step 1000
         self.weight_decay = check_hyperparameter(weight_decay, "weight_decay", rule.name, 0.0, math.inf)
         self.decoupled_weight_decay = decoupled_weight_decay
         self.clip_norm = clip_norm
@@ -308,11 +307,25 @@ class Optimizer:
         self.check_finite = check_finite
 
     # ----- learning rate
+    @property
+    def lr(self) -> Any:
+        """The learning rate: a positive number or a schedule ``step -> lr``; assigning checks it."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        if callable(value):
+            check_learning_rate(value(0), f"{self.name} (schedule {value!r})", 0)
+            self._lr, self._constant_lr = value, None
+        else:
+            self._constant_lr = check_learning_rate(value, self.name)
+            self._lr = value
+
     def learning_rate(self, step: int) -> float:
         """The learning rate used by update number ``step`` (0-based)."""
-        if callable(self.lr):
-            return check_learning_rate(self.lr(step), f"{self.name} (schedule {self.lr!r})", step)
-        return check_learning_rate(self.lr, self.name)
+        if self._constant_lr is not None:
+            return self._constant_lr
+        return check_learning_rate(self._lr(step), f"{self.name} (schedule {self._lr!r})", step)
 
     # ----- the functional API
     def init(self, params: Any) -> OptimizerState:

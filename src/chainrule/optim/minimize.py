@@ -30,7 +30,7 @@ from ..tracer import concrete
 from ..transforms import hvp, value_and_grad
 from ..tree import tree_flatten, tree_map
 from .algorithms import FACTORIES
-from .base import DivergenceError, Optimizer, global_norm
+from .base import DivergenceError, Optimizer, find_nonfinite, global_norm
 from .flat import FlatView
 
 SCIPY_METHODS = ("BFGS", "L-BFGS-B", "CG", "Newton-CG", "trust-ncg", "trust-krylov")
@@ -269,6 +269,8 @@ def minimize(
             raise ValueError(f"minimize: {name} must be a non-negative number; got {tolerance!r}")
     if not callable(fun):
         raise TypeError(f"minimize: fun must be a function of x; got {type(fun).__name__}")
+    if batch_size is not None and data is None:
+        raise ValueError("minimize: batch_size needs data=(X, y, ...) to draw the mini-batches from")
     chosen = _canonical_method(method)
     x = _as_float_tree(x0)
     args = tuple(args)
@@ -314,10 +316,10 @@ def _finite_or_raise(value: float, gradient: Any, step: int, who: str) -> str | 
     if not math.isfinite(value):
         return f"{who}: f became {value} at step {step}; the iteration diverged"
     leaves = tree_flatten(gradient)[0]
-    for leaf in leaves:
-        if not np.isfinite(np.asarray(leaf)).all():
-            kind = "NaN" if np.isnan(np.asarray(leaf)).any() else "inf"
-            return f"{who}: the gradient holds {kind} at step {step} (f = {value:.6g}); the iteration diverged"
+    bad = find_nonfinite(leaves)
+    if bad is not None:
+        kind = "NaN" if np.isnan(np.asarray(leaves[bad])).any() else "inf"
+        return f"{who}: the gradient holds {kind} at step {step} (f = {value:.6g}); the iteration diverged"
     return None
 
 

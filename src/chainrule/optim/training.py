@@ -97,13 +97,7 @@ class InPlaceOptimizer:
 
     @lr.setter
     def lr(self, value: Any) -> None:
-        previous = self.optimizer.lr
-        self.optimizer.lr = value
-        try:
-            self.optimizer.learning_rate(self.state.step)
-        except (TypeError, ValueError):
-            self.optimizer.lr = previous
-            raise
+        self.optimizer.lr = value  # checked there; a refused value leaves the old one in place
 
     @property
     def step_count(self) -> int:
