@@ -280,3 +280,10 @@ def test_an_optimizer_object_with_clipping_and_a_schedule():
     assert np.allclose(result.x, [1.0, 3.0], atol=1e-6)
     first_step = np.linalg.norm(result.history.x[1] - result.history.x[0])
     assert math.isclose(first_step, 0.05 / 20 * 1.0, rel_tol=1e-12)  # warm-up lr at step 0 times the clipped norm
+
+
+def test_parameters_that_overflow_in_the_update_are_reported_at_that_step():
+    with np.errstate(over="ignore"), pytest.raises(cr.optim.DivergenceError) as info:
+        cr.minimize(lambda x: (x**2).sum(), np.array([1.0]), method="sgd", lr=1e308)
+    assert "updated parameters hold inf at step 0" in str(info.value) and str(info.value).count("Lower") == 1
+    assert info.value.step == 0 and info.value.result.nit == 0 and info.value.result.x.tolist() == [1.0]

@@ -123,8 +123,9 @@ def find_nonfinite(leaves: Sequence[Any]) -> int | None:
 def divergence_message(what: str, leaves: Sequence[Any], index: int, treedef: TreeDef, step: int, who: str) -> str:
     path = leaf_paths(treedef)[index]
     kind = _nonfinite_kind(leaves[index])
+    verb = "hold" if what.endswith("s") else "holds"
     return (
-        f"{who}: the {what} contains {kind} at step {step} (in {path}, shape {np.shape(leaves[index])}); "
+        f"{who}: the {what} {verb} {kind} at step {step} (in {path}, shape {np.shape(leaves[index])}); "
         f"the iteration diverged. Lower the learning rate, clip the gradients (clip_norm=...), "
         f"or check the objective for log(0), 0/0 or overflow"
     )

@@ -355,9 +355,10 @@ def _minimize_steps(
             point, f_value, g, nit, len(recorder.values), done, text, recorder.history(), optimizer.name, elapsed
         )
 
-    def diverged(text: str, step: int) -> MinimizeResult:
-        text += f". Lower the learning rate (now {optimizer.lr!r}) or add clip_norm=..."
-        partial = result(*previous, max(step - 1, 0), False, text)
+    def diverged(text: str, step: int, nit: int) -> MinimizeResult:
+        if "Lower the learning rate" not in text:
+            text += f". Lower the learning rate (now {optimizer.lr!r}) or add clip_norm=..."
+        partial = result(*previous, nit, False, text)  # the run up to its last finite point
         if on_divergence == "stop":
             return partial
         raise DivergenceError(text, step, partial)
@@ -367,7 +368,7 @@ def _minimize_steps(
         value, gradient = evaluate(x, *call_args)
         problem = _finite_or_raise(value, gradient, step, who)
         if problem is not None:
-            return diverged(problem, step)
+            return diverged(problem, step, max(step - 1, 0))
         previous = (x, value, gradient)
         norm = global_norm(gradient)
         recorder.add(x, value, norm)
@@ -385,8 +386,8 @@ def _minimize_steps(
             break
         try:
             new_x, state = optimizer.update(x, gradient, state)
-        except DivergenceError as error:
-            return diverged(str(error).rstrip("."), step + 1)
+        except DivergenceError as error:  # the update taken at this step overflowed the parameters
+            return diverged(str(error), step, step)
         if xtol:
             last_step_norm = float(np.linalg.norm(view.ravel(new_x) - view.ravel(x)))
         x = new_x
