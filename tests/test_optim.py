@@ -324,6 +324,17 @@ def test_newton_class_in_place():
     assert np.allclose(params["x"], np.linalg.solve(matrix, np.ones(2)))
 
 
+def test_parameters_from_a_generator_or_dict_values():
+    named = {"a": cr.tensor([1.0], requires_grad=True), "b": cr.tensor([2.0], requires_grad=True)}
+    for params in (named.values(), (t for t in named.values()), named):
+        opt = cr.optim.SGD(params, lr=0.25)
+        opt.zero_grad()
+        (named["a"] * named["b"]).sum().backward()  # d/da = b, d/db = a
+        before = [t.item() for t in named.values()]
+        opt.step()
+        assert [t.item() for t in named.values()] == [before[0] - 0.25 * before[1], before[1] - 0.25 * before[0]]
+
+
 def test_unused_tensors_are_left_alone_and_zero_grad_clears():
     used, unused = cr.tensor([1.0], requires_grad=True), cr.tensor([5.0], requires_grad=True)
     opt = cr.optim.SGD([used, unused], lr=0.5, momentum=0.9)

@@ -28,7 +28,7 @@ into the parameters *in place*. ``params`` is either
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -58,8 +58,8 @@ class InPlaceOptimizer:
         who = type(self).__name__
         if isinstance(params, Tensor):
             params = [params]
-        elif isinstance(params, (Iterator, Iterable)) and not isinstance(params, (list, tuple, dict, np.ndarray)):
-            params = list(params)  # a generator such as model.parameters().values()
+        elif not hasattr(params, "dtype") and isinstance(params, Iterable) and tree_flatten(params)[1].kind is None:
+            params = list(params)  # not a pytree but iterable: a generator, model.parameters().values(), ...
         leaves, self._treedef = tree_flatten(params)
         if not leaves:
             raise ValueError(f"{who}: got no parameters to optimize")
