@@ -434,11 +434,15 @@ spec("linalg.svd", lambda a: np.linalg.svd(a, full_matrices=False), normal(2, 3,
 spec("linalg.svd", lambda a: np.linalg.svd(a, compute_uv=False), normal(3, 4), variant="values")
 spec("linalg.svd", lambda a: np.linalg.svd(a, compute_uv=False), complex_normal(3, 2), variant="complex values",
      complex=True, order=1)  # fmt: skip
+spec("linalg.svd", lambda a: (np.linalg.svd(a)[1], np.linalg.svd(a)[0][:, :2]), normal(4, 2),
+     variant="full_matrices, complement unused")  # fmt: skip
 spec("linalg.svdvals", np.linalg.svdvals, normal(3, 2))
 spec("linalg.qr", np.linalg.qr, normal(4, 3), variant="tall")
 spec("linalg.qr", np.linalg.qr, normal(3, 3), variant="square")
 spec("linalg.qr", np.linalg.qr, normal(2, 4), variant="wide")
 spec("linalg.qr", lambda a: np.linalg.qr(a, mode="r"), normal(2, 3, 2), variant="mode r, batched")
+spec("linalg.qr", lambda a: (np.linalg.qr(a, mode="complete")[0][:, :2], np.linalg.qr(a, mode="complete")[1]),
+     normal(4, 2), variant="complete, complement unused")  # fmt: skip
 spec("linalg.pinv", np.linalg.pinv, normal(4, 3), variant="tall")
 spec("linalg.pinv", np.linalg.pinv, normal(2, 3), variant="wide")
 spec("linalg.pinv", np.linalg.pinv, well_conditioned(3), variant="square")

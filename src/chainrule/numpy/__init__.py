@@ -317,7 +317,7 @@ NOT_DIFFERENTIABLE_YET = (
     "unique", "quantile", "percentile", "nanquantile", "nanpercentile", "nanstd", "nanvar", "nanprod",
     "nancumsum", "nancumprod", "insert", "convolve", "correlate", "histogram", "lexsort", "resize", "block",
     "polyfit", "gradient", "ediff1d", "compress", "extract", "choose", "put", "put_along_axis", "place",
-    "ndenumerate", "cov", "corrcoef", "lstsq",
+    "ndenumerate", "cov", "corrcoef",
 )  # fmt: skip
 """NumPy functions with no derivative rule yet: NumPy's result on plain arrays, an error on traced ones."""
 

@@ -44,6 +44,8 @@ def _unwrap_tensors(x: Any) -> Any:
 
 
 def _wrap_tensors(x: Any) -> Any:
+    if isinstance(x, tuple) and hasattr(x, "_fields"):  # NumPy's result named tuples
+        return type(x)(*[_wrap_tensors(item) for item in x])
     if type(x) in _SEQUENCES:
         return type(x)(_wrap_tensors(item) for item in x)
     if isinstance(x, (Box, np.ndarray, np.generic)) and not isinstance(x, (np.bool_, np.integer)):

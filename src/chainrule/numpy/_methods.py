@@ -38,7 +38,7 @@ def _methods() -> dict[str, Callable[..., Any]]:
     return {
         "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
         "cumsum": R.cumsum, "cumprod": R.cumprod, "argmax": R.argmax, "argmin": R.argmin, "argsort": R.argsort,
-        "any": R.any, "all": R.all, "nonzero": R.nonzero, "trace": R.trace, "ptp": R.ptp,
+        "any": R.any, "all": R.all, "nonzero": R.nonzero, "trace": R.trace,
         "round": E.round, "conj": E.conj, "conjugate": E.conjugate, "clip": E.clip,
         "dot": P.dot, "diagonal": S.diagonal, "take": S.take, "repeat": S.repeat, "swapaxes": S.swapaxes,
         "squeeze": S.squeeze, "copy": C.copy,
@@ -108,3 +108,43 @@ def install(cls: type, tensor: bool = False) -> None:
 
 install(ArrayMethods)
 install(Tensor, tensor=True)
+
+
+def _complex_aware_operators() -> None:
+    """|x|, sign and ** on traced values through the complex-aware rules of this namespace.
+
+    For real values these are the core rules' results exactly; for complex ones
+    the core rules would give PyTorch's conjugated gradient of |z|, a zero
+    gradient for sign(z) = z/|z|, and the real log in d/dw z^w.
+    """
+    from .. import rules as R  # noqa: PLC0415
+
+    ufunc_overrides = {"absolute": _elementwise.absolute, "sign": _elementwise.sign, "power": _elementwise.power}
+    for name, function in ufunc_overrides.items():
+        R.UFUNC_RULES[name] = _implementation(function)
+    for cls, tensor in ((ArrayMethods, False), (Tensor, True)):
+
+        def method(function: Callable[..., Any], tensor: bool = tensor) -> Callable[..., Any]:
+            implementation = _implementation(function)
+            if tensor:
+                return lambda self, *args: _run_traced(implementation, (self, *args), {})
+            return lambda self, *args: implementation(self, *args)
+
+        cls.__abs__ = method(_elementwise.absolute)
+        cls.__pow__ = method(_binary(_elementwise.power, reflected=False))
+        cls.__rpow__ = method(_binary(_elementwise.power, reflected=True))
+
+
+def _more_ufuncs() -> None:
+    """``numpy.sinh(traced)`` and friends: NumPy ufuncs answered through ``__array_ufunc__``."""
+    from .. import rules as R  # noqa: PLC0415
+
+    for name in ("exp2 log2 log10 logaddexp logaddexp2 square cbrt reciprocal hypot arcsin arccos arctan arctan2 "
+                 "sinh cosh arcsinh arccosh arctanh deg2rad rad2deg radians degrees remainder mod fmod fabs copysign "
+                 "fmax fmin conjugate conj floor ceil rint trunc floor_divide heaviside positive float_power ldexp "
+                 "divmod modf frexp").split():  # fmt: skip
+        R.UFUNC_RULES.setdefault(name, _implementation(getattr(_elementwise, name)))
+
+
+_complex_aware_operators()
+_more_ufuncs()

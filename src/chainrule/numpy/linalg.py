@@ -27,7 +27,7 @@ from ..tracer import concrete
 from . import _products, _shape
 from . import _reductions as _reduce
 from ._construct import as_array
-from ._dispatch import non_differentiable, not_differentiable_yet, traced_or
+from ._dispatch import NON_DIFFERENTIABLE, non_differentiable, not_differentiable_yet, traced_or
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -65,6 +65,9 @@ EigResult = getattr(_numpy_results, "EigResult", _EigResult)
 SVDResult = getattr(_numpy_results, "SVDResult", _SVDResult)
 QRResult = getattr(_numpy_results, "QRResult", _QRResult)
 SlogdetResult = getattr(_numpy_results, "SlogdetResult", _SlogdetResult)
+for _name in ("EighResult", "EigResult", "SVDResult", "QRResult", "SlogdetResult"):
+    NON_DIFFERENTIABLE[_name] = "a result type (a named tuple of the outputs)"
+NON_DIFFERENTIABLE["LinAlgError"] = "an exception class"
 
 
 def _square_matrix(name: str, a: Any) -> Any:
