@@ -520,3 +520,24 @@ spec("scipy.stats.norm.cdf", stats.norm.cdf, normal(3), normal(3), positive(3), 
 spec("scipy.stats.norm.logcdf", lambda x, m: stats.norm.logcdf(x, loc=m), normal(4), normal(4))
 spec("scipy.stats.norm.sf", stats.norm.sf, normal(4))
 spec("scipy.stats.norm.ppf", lambda q, m, s: stats.norm.ppf(q, m, s), uniform(0.05, 0.95, 4), normal(4), positive(4))
+
+# ---------------------------------------------------------------- statistics and signal helpers
+spec("quantile", lambda x: np.quantile(x, 0.3), distinct(7))
+spec("quantile", lambda x, q: np.quantile(x, q, axis=1, keepdims=True), distinct(2, 5), uniform(0.05, 0.95, 3),
+     variant="traced q, axis, keepdims")  # fmt: skip
+spec("quantile", lambda x: np.quantile(x, [0.0, 0.5, 1.0], axis=(0, 2)), distinct(2, 3, 2), variant="axes, ends")
+spec("percentile", lambda x: np.percentile(x, 40.0, axis=0), distinct(5, 2))
+spec("nanvar", lambda x: np.nanvar(np.where(_NAN_MASK, numpy.nan, x), axis=1), normal(2, 3))
+spec("nanstd", lambda x: np.nanstd(np.where(_NAN_MASK, numpy.nan, x), ddof=1), normal(2, 3))
+spec("nanprod", lambda x: np.nanprod(np.where(_NAN_MASK, numpy.nan, x), axis=0), normal(2, 3))
+spec("cov", np.cov, normal(3, 5))
+spec("cov", lambda x, y: np.cov(x, y, rowvar=False, bias=True), normal(5, 2), normal(5), variant="y, columns, bias")
+spec("cov", np.cov, normal(4), variant="one variable")
+spec("corrcoef", np.corrcoef, normal(3, 6))
+spec("corrcoef", lambda x, y: np.corrcoef(x, y), normal(5), normal(5), variant="two vectors")
+for _mode in ("full", "same", "valid"):
+    spec("convolve", lambda a, v, m=_mode: np.convolve(a, v, m), normal(5), normal(3), order=3, variant=_mode)
+    spec("correlate", lambda a, v, m=_mode: np.correlate(a, v, m), normal(3), normal(4), order=3, variant=_mode)
+spec("correlate", np.correlate, complex_normal(4), complex_normal(2), variant="complex", complex=True)
+spec("matvec", np.matvec, normal(2, 3, 4), normal(4), order=3)
+spec("vecmat", np.vecmat, normal(3), normal(2, 3, 4), order=3)

@@ -301,7 +301,7 @@ def test_submodule_not_differentiable_yet(module: object, name: str) -> None:
 
 def test_unknown_numpy_names_raise_a_clear_attribute_error() -> None:
     with pytest.raises(AttributeError, match="not differentiable in chainrule yet"):
-        np.unwrap  # noqa: B018
+        np.packbits  # noqa: B018
     with pytest.raises(AttributeError, match="no attribute"):
         np.definitely_not_numpy  # noqa: B018
 

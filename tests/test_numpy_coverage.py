@@ -127,7 +127,11 @@ SAMPLE_CALLS = {
     "nanargmax": np.nanargmax, "nanargmin": np.nanargmin, "ndim": np.ndim, "nonzero": lambda x: np.nonzero(x)[0],
     "not_equal": lambda x: np.not_equal(x, 0), "ones_like": np.ones_like, "result_type": np.result_type,
     "searchsorted": lambda x: np.searchsorted(numpy.array([-1.0, 1.0]), x), "shape": np.shape,
-    "signbit": np.signbit, "size": np.size, "zeros_like": np.zeros_like,
+    "signbit": np.signbit, "size": np.size, "zeros_like": np.zeros_like, "spacing": np.spacing,
+    "gcd": lambda x: np.gcd(np.argsort(x), 2), "lcm": lambda x: np.lcm(np.argsort(x), 3),
+    "bitwise_and": lambda x: np.bitwise_and(np.argsort(x), 1), "bitwise_or": lambda x: np.bitwise_or(np.argsort(x), 1),
+    "bitwise_xor": lambda x: np.bitwise_xor(np.argsort(x), 1), "invert": lambda x: np.invert(x > 0),
+    "left_shift": lambda x: np.left_shift(np.argsort(x), 1), "right_shift": lambda x: np.right_shift(np.argsort(x), 1),
 }  # fmt: skip
 NUMPY_OBJECTS = {  # types, settings and constructors: NumPy's own objects, unchanged
     name for name, reason in NON_DIFFERENTIABLE.items() if name not in SAMPLE_CALLS

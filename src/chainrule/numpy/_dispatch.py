@@ -26,12 +26,19 @@ NON_DIFFERENTIABLE: dict[str, str] = {}
 """Public names whose outputs carry no derivative, each with the reason (tested)."""
 
 
+# Types that are never traced: the dispatch skips them with one set lookup.
+_PLAIN = frozenset({np.ndarray, float, int, bool, complex, str, slice, type(None), type(Ellipsis), np.float64,
+                    np.float32, np.complex128, np.int64, np.bool_, np.dtype})  # fmt: skip
+
+
 def has_traced(x: Any) -> bool:
     """True for a traced value or Tensor, or a (nested) list/tuple holding one."""
     if isinstance(x, _TRACED):
         return True
     if type(x) in _SEQUENCES:
-        return any(has_traced(item) for item in x)
+        for item in x:
+            if type(item) not in _PLAIN and has_traced(item):
+                return True
     return False
 
 
@@ -78,11 +85,11 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
     def decorate(traced: Callable[..., Any]) -> Callable[..., Any]:
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             for arg in args:
-                if isinstance(arg, _TRACED) or (type(arg) in _SEQUENCES and has_traced(arg)):
+                if type(arg) not in _PLAIN and has_traced(arg):
                     return _run_traced(traced, args, kwargs)
             if kwargs:
                 for arg in kwargs.values():
-                    if isinstance(arg, _TRACED) or (type(arg) in _SEQUENCES and has_traced(arg)):
+                    if type(arg) not in _PLAIN and has_traced(arg):
                         return _run_traced(traced, args, kwargs)
             return numpy_function(*args, **kwargs)
 

@@ -275,3 +275,11 @@ array_equal, array_equiv = (
     non_differentiable(np.array_equal, _COMPARISON),
     non_differentiable(np.array_equiv, _COMPARISON),
 )
+
+# Integer and bit operations take integers, which carry no derivative; spacing (the ulp) is piecewise constant.
+_INTEGER = "integer or bit operation (or the float spacing): piecewise constant"
+gcd, lcm = non_differentiable(np.gcd, _INTEGER), non_differentiable(np.lcm, _INTEGER)
+bitwise_and, bitwise_or = non_differentiable(np.bitwise_and, _INTEGER), non_differentiable(np.bitwise_or, _INTEGER)
+bitwise_xor, invert = non_differentiable(np.bitwise_xor, _INTEGER), non_differentiable(np.invert, _INTEGER)
+left_shift, right_shift = non_differentiable(np.left_shift, _INTEGER), non_differentiable(np.right_shift, _INTEGER)
+spacing = non_differentiable(np.spacing, _INTEGER)

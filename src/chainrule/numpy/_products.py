@@ -231,3 +231,52 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period
     value = concrete(x)
     result = R.where(value < knots[0], below, inside)
     return R.where(value > knots[-1], above, result)
+
+
+@traced_or(np.convolve)
+def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    """The discrete linear convolution of two 1-D arrays (bilinear: exact to every order)."""
+    a, v = R.reshape(as_array(a), shape=(-1,)), R.reshape(as_array(v), shape=(-1,))
+    n, m = a.shape[0], v.shape[0]
+    if n == 0 or m == 0:
+        raise ValueError("convolve: inputs cannot be empty")
+    dtype = np.result_type(concrete(a).dtype, concrete(v).dtype)
+    padding = np.zeros(m - 1, dtype=dtype)
+    padded = R.concatenate(padding, a, padding, axis=0)
+    windows = R.getitem(padded, index=np.arange(n + m - 1)[:, None] + np.arange(m)[None, :])  # (n+m-1, m)
+    full = R.matmul(windows, R.getitem(v, index=slice(None, None, -1)))
+    longest, shortest = max(n, m), min(n, m)
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = (shortest - 1) // 2
+        return R.getitem(full, index=slice(start, start + longest))
+    if mode == "valid":
+        return R.getitem(full, index=slice(shortest - 1, longest))
+    raise ValueError(f"convolve: mode must be 'full', 'same' or 'valid', not {mode!r}")
+
+
+@traced_or(np.correlate)
+def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+    """The cross-correlation sum_n a[n + k] conj(v[n]) of two 1-D arrays."""
+    v = R.reshape(as_array(v), shape=(-1,))
+    if np.iscomplexobj(concrete(v)):
+        v = U.conjugate(v)
+    return convolve.__wrapped__(a, R.getitem(v, index=slice(None, None, -1)), mode)
+
+
+def _matrix_vector(numpy_function: Any, subscripts: str, conjugate_first: bool) -> Any:
+    def product(x1: Any, x2: Any, /, *, out: Any = None, **options: Any) -> Any:
+        refuse(numpy_function.__name__, out=out, **options)
+        x1, x2 = as_array(x1), as_array(x2)
+        if conjugate_first and np.iscomplexobj(concrete(x1)):
+            x1 = U.conjugate(x1)
+        return einsum.__wrapped__(subscripts, x1, x2)
+
+    product.__name__ = product.__qualname__ = numpy_function.__name__
+    product.__doc__ = f"NumPy's ``{numpy_function.__name__}`` ({subscripts}), through einsum."
+    return traced_or(numpy_function)(product)
+
+
+matvec = _matrix_vector(np.matvec, "...ij,...j->...i", False)
+vecmat = _matrix_vector(np.vecmat, "...i,...ij->...j", True)

@@ -294,3 +294,118 @@ argwhere, count_nonzero = non_differentiable(np.argwhere, _INDEX), non_different
 searchsorted, digitize = non_differentiable(np.searchsorted, _INDEX), non_differentiable(np.digitize, _INDEX)
 nanargmax, nanargmin = non_differentiable(np.nanargmax, _INDEX), non_differentiable(np.nanargmin, _INDEX)
 any, all = non_differentiable(np.any, _INDEX), non_differentiable(np.all, _INDEX)  # noqa: A001
+
+
+def _nan_deviation(a: Any, axis: Any, dtype: Any) -> tuple[Any, Any]:
+    x, present = _nan_masked(cast(as_array(a), dtype), 0.0)
+    count = np.sum(present, axis=axis, keepdims=True)
+    center = R.divide(R.sum(x, axis=axis, keepdims=True), count)
+    return R.where(present, R.subtract(x, center), 0.0), present
+
+
+@traced_or(np.nanvar)
+def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False,
+           **options: Any) -> Any:  # fmt: skip
+    """Variance of the entries that are not NaN."""
+    refuse("nanvar", out=out, **options)
+    deviation, present = _nan_deviation(a, axis, dtype)
+    squares = R.sum(R.multiply(deviation, deviation), axis=axis, keepdims=keepdims)
+    return R.divide(squares, np.sum(present, axis=axis, keepdims=keepdims) - ddof)
+
+
+@traced_or(np.nanstd)
+def nanstd(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0, keepdims: bool = False,
+           **options: Any) -> Any:  # fmt: skip
+    """Standard deviation of the entries that are not NaN (derivative 0 at zero spread)."""
+    refuse("nanstd", out=out, **options)
+    deviation, present = _nan_deviation(a, axis, dtype)
+    norm = NR.pnorm(U.complex_abs(deviation), p=2.0, axis=axis, keepdims=keepdims)
+    return R.divide(norm, np.sqrt(np.sum(present, axis=axis, keepdims=keepdims) - ddof))
+
+
+@traced_or(np.nanprod)
+def nanprod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, **options: Any
+) -> Any:
+    """Product treating NaN as 1."""
+    refuse("nanprod", out=out, **options)
+    return R.prod(cast(_nan_masked(a, 1.0)[0], dtype), axis=axis, keepdims=keepdims)
+
+
+@traced_or(np.quantile)
+def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+             method: str = "linear", keepdims: bool = False, *, weights: Any = None) -> Any:  # fmt: skip
+    """Quantiles by linear interpolation between the sorted values (differentiable in a and q)."""
+    from ._shape import sort  # noqa: PLC0415
+
+    refuse("quantile", out=out, weights=weights)
+    if method != "linear":
+        raise NotImplementedError(
+            f"chainrule.numpy.quantile: method={method!r} is not differentiable yet; use 'linear'"
+        )
+    x, q = as_array(a), as_array(q)
+    axes = tuple(range(x.ndim)) if axis is None else ((int(axis) % x.ndim,) if np.ndim(axis) == 0 else
+                                                      tuple(int(i) % x.ndim for i in axis))  # fmt: skip
+    moved, _ = R.moveaxis_all(x, axes)
+    rest = moved.shape[: moved.ndim - len(axes)]
+    ordered = sort(R.reshape(moved, shape=rest + (-1,)), axis=-1)
+    n = ordered.shape[-1]
+    position = R.multiply(q, n - 1)
+    lower = np.clip(np.floor(concrete(position)).astype(np.intp), 0, n - 1)
+    upper = np.minimum(lower + 1, n - 1)
+    fraction = R.subtract(position, lower)
+    below, above = R.getitem(ordered, index=(Ellipsis, lower)), R.getitem(ordered, index=(Ellipsis, upper))
+    result = R.add(below, R.multiply(R.subtract(above, below), fraction))  # shape rest + q.shape
+    q_axes = tuple(range(len(rest), result.ndim))
+    result = R.transpose(result, axes=q_axes + tuple(range(len(rest))))  # NumPy puts q's axes first
+    if keepdims:
+        kept = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        result = R.reshape(result, shape=q.shape + kept)
+    return result
+
+
+@traced_or(np.percentile)
+def percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False,
+               method: str = "linear", keepdims: bool = False, *, weights: Any = None) -> Any:  # fmt: skip
+    """Percentiles: quantile(a, q / 100)."""
+    return quantile.__wrapped__(a, R.divide(as_array(q), 100), axis, out, overwrite_input, method, keepdims,
+                                weights=weights)  # fmt: skip
+
+
+@traced_or(np.cov)
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: Any = None, fweights: Any = None,
+        aweights: Any = None, *, dtype: Any = None) -> Any:  # fmt: skip
+    """The covariance matrix of the variables (rows, or columns with rowvar=False)."""
+    from ._shape import atleast_2d  # noqa: PLC0415
+
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("chainrule.numpy.cov: fweights/aweights are not differentiable yet")
+    x = cast(atleast_2d.__wrapped__(as_array(m)), dtype)
+    if not rowvar and x.shape[0] != 1:
+        x = R.transpose(x)
+    if y is not None:
+        other = cast(atleast_2d.__wrapped__(as_array(y)), dtype)
+        if not rowvar and other.shape[0] != 1:
+            other = R.transpose(other)
+        x = R.concatenate(x, other, axis=0)
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    centered = R.subtract(x, R.mean(x, axis=1, keepdims=True))
+    other_side = U.conjugate(centered) if np.iscomplexobj(concrete(centered)) else centered
+    result = R.divide(R.matmul(centered, R.transpose(other_side)), x.shape[1] - ddof)
+    return R.squeeze(result)
+
+
+@traced_or(np.corrcoef)
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """Pearson correlation coefficients: cov / (std_i std_j), clipped to [-1, 1] like NumPy."""
+    c = cov.__wrapped__(x, y, rowvar, dtype=dtype)
+    if c.ndim == 0:
+        return R.divide(c, c)
+    scale = R.sqrt(R.real(_diagonal_of(c)) if np.iscomplexobj(concrete(c)) else _diagonal_of(c))
+    c = R.divide(R.divide(c, R.reshape(scale, shape=(-1, 1))), R.reshape(scale, shape=(1, -1)))
+    return c if np.iscomplexobj(concrete(c)) else R.clip(c, -1, 1)
+
+
+def _diagonal_of(c: Any) -> Any:
+    n = c.shape[-1]
+    return R.getitem(c, index=(np.arange(n), np.arange(n)))
