@@ -345,3 +345,24 @@ def test_no_boxes_leak_from_plain_calls_of_the_traced_implementations() -> None:
     for function in (np.var, np.linalg.eigh, np.linalg.svd, np.fft.rfft):
         result = function.__wrapped__(x)
         assert not any(isinstance(leaf, Box) for leaf in (result if isinstance(result, tuple) else (result,)))
+
+
+# ---------------------------------------------------------------- indexing traced arrays
+@pytest.mark.parametrize(
+    "index",
+    [
+        (slice(None), 1),
+        (Ellipsis, slice(None, None, -1)),
+        (None, 0, slice(1, 3)),
+        numpy.array([0, 2, 2, 1]),  # repeated indices accumulate
+        (numpy.array([0, 1]), numpy.array([[1], [3]])),
+        numpy.array([[True, False, True, False], [False, True, True, True], [True, True, False, False]]),
+        (slice(None), numpy.array([True, False, True, True])),
+        (-1, -2),
+    ],
+    ids=["int", "ellipsis-reverse", "newaxis", "repeated", "broadcast-advanced", "bool-mask", "bool-axis", "negative"],
+)
+def test_indexing_traced_arrays(index: object) -> None:
+    x = numpy.random.default_rng(2).standard_normal((3, 4))
+    check_grads(lambda x: x[index] ** 2, (x,), order=2)
+    numpy.testing.assert_array_equal(cr.jvp(lambda x: x[index], (x,), (x,))[0], x[index])
