@@ -13,7 +13,7 @@ import numpy as np
 from .. import rules as R
 from ..registry import Box
 from ..tracer import concrete, is_traced
-from ._dispatch import NON_DIFFERENTIABLE, has_traced, non_differentiable, traced_or
+from ._dispatch import NON_DIFFERENTIABLE, has_traced, is_scalar, non_differentiable, traced_or
 from ._elementwise import cast
 
 
@@ -78,13 +78,15 @@ def full_like(
 @traced_or(np.full)
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: Any = "C", **options: Any) -> Any:
     """An array of ``shape`` filled with ``fill_value``: differentiable in a traced fill value."""
-    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    shape = (shape,) if is_scalar(shape) else tuple(shape)
     return R.broadcast_to(cast(as_array(fill_value), dtype), shape=shape)
 
 
 def as_array(x: Any) -> Any:
     """Traced values (and lists of them) as one traced array; plain data as a NumPy array."""
-    return _build(x) if is_traced(x) or type(x) in (list, tuple) else np.asarray(x)
+    if isinstance(x, Box):
+        return x
+    return _build(x) if type(x) in (list, tuple) else np.asarray(x)
 
 
 # NumPy's constructors, unchanged: their inputs are shapes and numbers, not arrays to differentiate.

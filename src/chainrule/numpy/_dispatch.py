@@ -31,6 +31,13 @@ _PLAIN = frozenset({np.ndarray, float, int, bool, complex, str, slice, type(None
                     np.float32, np.complex128, np.int64, np.bool_, np.dtype})  # fmt: skip
 
 
+def is_scalar(x: Any) -> bool:
+    """True for a single int (an axis or a length), False for a sequence of them."""
+    if isinstance(x, (tuple, list)):
+        return False
+    return isinstance(x, (int, np.integer)) or np.ndim(x) == 0
+
+
 def has_traced(x: Any) -> bool:
     """True for a traced value or Tensor, or a (nested) list/tuple holding one."""
     if isinstance(x, _TRACED):
@@ -63,11 +70,26 @@ def _wrap_tensors(x: Any) -> Any:
 def _contains_tensor(x: Any) -> bool:
     if isinstance(x, Tensor):
         return True
-    return type(x) in _SEQUENCES and any(_contains_tensor(item) for item in x)
+    if type(x) in _SEQUENCES:
+        for item in x:
+            if _contains_tensor(item):
+                return True
+    return False
+
+
+def _has_tensor_argument(args: tuple, kwargs: dict) -> bool:
+    for a in args:
+        if type(a) not in _PLAIN and _contains_tensor(a):
+            return True
+    if kwargs:
+        for a in kwargs.values():
+            if type(a) not in _PLAIN and _contains_tensor(a):
+                return True
+    return False
 
 
 def _run_traced(traced: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    if any(_contains_tensor(a) for a in args) or any(_contains_tensor(a) for a in kwargs.values()):
+    if _has_tensor_argument(args, kwargs):
         args = tuple(_unwrap_tensors(a) for a in args)
         kwargs = {k: _unwrap_tensors(v) for k, v in kwargs.items()}
         return _wrap_tensors(traced(*args, **kwargs))

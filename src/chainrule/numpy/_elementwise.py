@@ -17,6 +17,8 @@ from ..rules import np_ufuncs as U
 from ..tracer import concrete, is_traced
 from ._dispatch import non_differentiable, refuse, traced_or
 
+_LISTS = (list, tuple)
+
 
 def as_traceable(x: Any) -> Any:
     """A list/tuple that holds traced values becomes one traced array; anything else is returned as is."""
@@ -38,8 +40,12 @@ def _ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:
     name = name or numpy_ufunc.__name__
 
     def traced(*args: Any, out: Any = None, where: Any = True, dtype: Any = None, **options: Any) -> Any:
-        refuse(name, out=out, where=None if where is True else where, **options)
-        return primitive(*[cast(as_traceable(a), dtype) for a in args])
+        if out is not None or where is not True or options:
+            refuse(name, out=out, where=None if where is True else where, **options)
+        for a in args:
+            if type(a) in _LISTS or dtype is not None:
+                return primitive(*[cast(as_traceable(a), dtype) for a in args])
+        return primitive(*args)  # the common case: arrays and numbers as they are
 
     traced.__name__ = traced.__qualname__ = name
     formula = f" Derivative: :math:`{primitive.latex}`." if primitive.latex else ""

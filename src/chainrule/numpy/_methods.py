@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..eager import Tensor
-from ..tracer import ArrayMethods
+from ..tracer import ArrayMethods, concrete
 from . import _construct, _elementwise, _products, _reductions, _shape
 from ._dispatch import _run_traced
 
@@ -122,17 +122,22 @@ def _complex_aware_operators() -> None:
     ufunc_overrides = {"absolute": _elementwise.absolute, "sign": _elementwise.sign, "power": _elementwise.power}
     for name, function in ufunc_overrides.items():
         R.UFUNC_RULES[name] = _implementation(function)
-    for cls, tensor in ((ArrayMethods, False), (Tensor, True)):
+    from ..rules import np_ufuncs as U  # noqa: PLC0415
 
-        def method(function: Callable[..., Any], tensor: bool = tensor) -> Callable[..., Any]:
-            implementation = _implementation(function)
-            if tensor:
-                return lambda self, *args: _run_traced(implementation, (self, *args), {})
-            return lambda self, *args: implementation(self, *args)
+    def power(x: Any, y: Any) -> Any:  # the hot path of x ** 2: straight to a primitive
+        return U.complex_power(x, y) if _is_complex(x) or _is_complex(y) else R.power(x, y)
 
-        cls.__abs__ = method(_elementwise.absolute)
-        cls.__pow__ = method(_binary(_elementwise.power, reflected=False))
-        cls.__rpow__ = method(_binary(_elementwise.power, reflected=True))
+    ArrayMethods.__abs__ = lambda self: U.complex_abs(self)
+    ArrayMethods.__pow__ = lambda self, other: power(self, other)
+    ArrayMethods.__rpow__ = lambda self, other: power(other, self)
+    Tensor.__abs__ = lambda self: _run_traced(U.complex_abs, (self,), {})
+    Tensor.__pow__ = lambda self, other: _run_traced(power, (self, other), {})
+    Tensor.__rpow__ = lambda self, other: _run_traced(power, (other, self), {})
+
+
+def _is_complex(x: Any) -> bool:
+    value = concrete(x)
+    return isinstance(value, complex) or getattr(getattr(value, "dtype", None), "kind", "") == "c"
 
 
 def _more_ufuncs() -> None:

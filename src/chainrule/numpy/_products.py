@@ -16,7 +16,7 @@ from ..rules import np_linalg as L
 from ..rules import np_ufuncs as U
 from ..tracer import concrete
 from ._construct import as_array
-from ._dispatch import non_differentiable, refuse, traced_or
+from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import _ufunc, cast
 
 matmul = _ufunc(np.matmul, R.matmul)
@@ -58,12 +58,12 @@ einsum_path = non_differentiable(np.einsum_path, "plans the order of contraction
 
 
 def _axes_pairs(a_ndim: int, axes: Any) -> tuple[list[int], list[int]]:
-    if np.ndim(axes) == 0:
+    if is_scalar(axes):
         n = int(axes)
         return list(range(a_ndim - n, a_ndim)), list(range(n))
     a_axes, b_axes = axes
-    a_axes = [a_axes] if np.ndim(a_axes) == 0 else list(a_axes)
-    b_axes = [b_axes] if np.ndim(b_axes) == 0 else list(b_axes)
+    a_axes = [a_axes] if is_scalar(a_axes) else list(a_axes)
+    b_axes = [b_axes] if is_scalar(b_axes) else list(b_axes)
     return a_axes, b_axes
 
 
@@ -89,7 +89,8 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 def dot(a: Any, b: Any, out: Any = None) -> Any:
     """NumPy's ``dot``: products of scalars, inner products of vectors, and for N-D arrays a sum over the
     last axis of a and the second-to-last of b."""
-    refuse("dot", out=out)
+    if out is not None:
+        refuse("dot", out=out)
     a, b = as_array(a), as_array(b)
     if a.ndim == 0 or b.ndim == 0:
         return R.multiply(a, b)

@@ -18,7 +18,7 @@ from ..rules import np_ufuncs as U
 from ..rules.reduce import normalize_axes
 from ..tracer import concrete
 from ._construct import as_array
-from ._dispatch import non_differentiable, refuse, traced_or
+from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import cast
 
 _NOT_GIVEN = np._NoValue  # noqa: SLF001  (NumPy's marker for "argument not given")
@@ -43,7 +43,8 @@ def _count(x: Any, axis: Any, keepdims: bool, where: Any = _NOT_GIVEN) -> Any:
 def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
         initial: Any = _NOT_GIVEN, where: Any = _NOT_GIVEN) -> Any:  # fmt: skip
     """Sum over the given axes (derivative 1 for each summed entry)."""
-    refuse("sum", out=out)
+    if out is not None:
+        refuse("sum", out=out)
     x = _masked(cast(as_array(a), dtype), where, 0)
     result = R.sum(x, axis=axis, keepdims=keepdims)
     return R.add(result, initial) if _given(initial) else result
@@ -53,7 +54,8 @@ def sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False, *,
          where: Any = _NOT_GIVEN) -> Any:  # fmt: skip
     """Arithmetic mean over the given axes."""
-    refuse("mean", out=out)
+    if out is not None:
+        refuse("mean", out=out)
     x = cast(as_array(a), dtype)
     if where is _NOT_GIVEN or where is True:
         return R.mean(x, axis=axis, keepdims=keepdims)
@@ -64,7 +66,8 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
          initial: Any = _NOT_GIVEN, where: Any = _NOT_GIVEN) -> Any:  # fmt: skip
     """Product over the given axes (correct derivative also where entries are 0)."""
-    refuse("prod", out=out)
+    if out is not None:
+        refuse("prod", out=out)
     result = R.prod(_masked(cast(as_array(a), dtype), where, 1), axis=axis, keepdims=keepdims)
     return R.multiply(result, initial) if _given(initial) else result
 
@@ -344,7 +347,7 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
             f"chainrule.numpy.quantile: method={method!r} is not differentiable yet; use 'linear'"
         )
     x, q = as_array(a), as_array(q)
-    axes = tuple(range(x.ndim)) if axis is None else ((int(axis) % x.ndim,) if np.ndim(axis) == 0 else
+    axes = tuple(range(x.ndim)) if axis is None else ((int(axis) % x.ndim,) if is_scalar(axis) else
                                                       tuple(int(i) % x.ndim for i in axis))  # fmt: skip
     moved, _ = R.moveaxis_all(x, axes)
     rest = moved.shape[: moved.ndim - len(axes)]

@@ -16,7 +16,7 @@ import numpy as np
 from .. import rules as R
 from ..tracer import concrete
 from ._construct import as_array
-from ._dispatch import non_differentiable, refuse, traced_or
+from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import cast
 
 _SHAPE = "describes the shape, not the values"
@@ -30,7 +30,7 @@ shape, ndim, size = (
 def _axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = (axis,) if is_scalar(axis) else tuple(axis)
     return tuple(int(a) % ndim for a in axes)
 
 
@@ -40,7 +40,7 @@ def reshape(a: Any, /, shape: Any = None, order: str = "C", *, newshape: Any = N
     """The same entries in a new shape (C or Fortran order)."""
     x = as_array(a)
     shape = newshape if shape is None else shape
-    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    shape = (shape,) if is_scalar(shape) else tuple(shape)
     if order == "F":
         reversed_axes = tuple(range(x.ndim))[::-1]
         flipped = R.reshape(R.transpose(x, axes=reversed_axes), shape=shape[::-1])
@@ -107,7 +107,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
 @traced_or(np.broadcast_to)
 def broadcast_to(array: Any, shape: Any, subok: bool = False) -> Any:
     """The array broadcast to a shape (its gradient sums the broadcast axes)."""
-    return R.broadcast_to(as_array(array), shape=(shape,) if np.ndim(shape) == 0 else tuple(shape))
+    return R.broadcast_to(as_array(array), shape=(shape,) if is_scalar(shape) else tuple(shape))
 
 
 @traced_or(np.broadcast_arrays)
@@ -146,7 +146,7 @@ atleast_1d, atleast_2d, atleast_3d = _atleast(1, np.atleast_1d), _atleast(2, np.
 def tile(A: Any, reps: Any) -> Any:  # noqa: N803  (NumPy's name)
     """The array repeated ``reps`` times along each axis."""
     x = as_array(A)
-    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    reps = (int(reps),) if is_scalar(reps) else tuple(int(r) for r in reps)
     ndim = builtins.max(x.ndim, len(reps))
     shape = (1,) * (ndim - x.ndim) + x.shape
     reps = (1,) * (ndim - len(reps)) + reps
@@ -234,7 +234,8 @@ def concatenate(
     arrays: Any, /, axis: Any = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
 ) -> Any:
     """Arrays joined along an existing axis (each gets its slice of the gradient)."""
-    refuse("concatenate", out=out)
+    if out is not None:
+        refuse("concatenate", out=out)
     parts = _joined(arrays)
     if axis is None:
         parts, axis = [R.reshape(p, shape=(-1,)) for p in parts], 0
@@ -247,7 +248,8 @@ concat = traced_or(np.concat)(concatenate.__wrapped__)
 @traced_or(np.stack)
 def stack(arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind") -> Any:
     """Arrays joined along a new axis."""
-    refuse("stack", out=out)
+    if out is not None:
+        refuse("stack", out=out)
     return cast(R.stack(*_joined(arrays), axis=axis), dtype)
 
 

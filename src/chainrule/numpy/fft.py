@@ -15,7 +15,7 @@ from .. import rules as R
 from ..rules import np_fft as F
 from ..tracer import concrete
 from ._construct import as_array
-from ._dispatch import NON_DIFFERENTIABLE, not_differentiable_yet, refuse, traced_or
+from ._dispatch import NON_DIFFERENTIABLE, is_scalar, not_differentiable_yet, refuse, traced_or
 from ._shape import roll
 
 
@@ -115,7 +115,7 @@ def irfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = No
 
 def _shift(x: Any, axes: Any, direction: int) -> Any:
     x = as_array(x)
-    axes = tuple(range(x.ndim)) if axes is None else ((axes,) if np.ndim(axes) == 0 else tuple(axes))
+    axes = tuple(range(x.ndim)) if axes is None else ((axes,) if is_scalar(axes) else tuple(axes))
     return roll.__wrapped__(x, [direction * (x.shape[a] // 2) for a in axes], axes)
 
 

@@ -27,7 +27,7 @@ from ..tracer import concrete
 from . import _products, _shape
 from . import _reductions as _reduce
 from ._construct import as_array
-from ._dispatch import NON_DIFFERENTIABLE, non_differentiable, not_differentiable_yet, traced_or
+from ._dispatch import NON_DIFFERENTIABLE, is_scalar, non_differentiable, not_differentiable_yet, traced_or
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -296,7 +296,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         if x.ndim not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(x.ndim))
-    axes = (int(axis) % x.ndim,) if np.ndim(axis) == 0 else tuple(int(a) % x.ndim for a in axis)
+    axes = (int(axis) % x.ndim,) if is_scalar(axis) else tuple(int(a) % x.ndim for a in axis)
     if len(axes) == 1:
         return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:
@@ -309,7 +309,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     """The vector norm over the given axes (all of them by default) taken as one vector."""
     x = as_array(x)
     axes = tuple(range(x.ndim)) if axis is None else (
-        (int(axis) % x.ndim,) if np.ndim(axis) == 0 else tuple(int(a) % x.ndim for a in axis))  # fmt: skip
+        (int(axis) % x.ndim,) if is_scalar(axis) else tuple(int(a) % x.ndim for a in axis))  # fmt: skip
     return _vector_norm(x, ord, axes, keepdims)
 
 
