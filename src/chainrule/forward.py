@@ -10,7 +10,8 @@ from typing import Any
 
 from .registry import Box, Primitive
 from .reverse import fit_to
-from .tracer import ArrayMethods, Trace
+from .rules import add
+from .tracer import ArrayMethods, Trace, replay
 
 
 class ForwardBox(ArrayMethods, Box):
@@ -30,15 +31,7 @@ class ForwardTrace(Trace):
     __slots__ = ()
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        from .rules import add  # noqa: PLC0415
-
-        values = list(args)
-        followed = []
-        for argnum, arg in enumerate(args):
-            if isinstance(arg, ForwardBox) and arg.trace is self:
-                values[argnum] = arg.value
-                followed.append(argnum)
-        out = prim(*values, **kwargs)
+        out, values, followed = replay(self, prim, args, kwargs)
         if not prim.differentiable:
             return out
         tangent = None

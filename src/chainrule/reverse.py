@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .registry import Box, Primitive
-from .tracer import ArrayMethods, Trace
+from .rules import add, astype, broadcast_to, real, reshape, sum
+from .tracer import ArrayMethods, Trace, replay
 
 _creation_order = itertools.count()
 
@@ -57,16 +58,11 @@ class ReverseTrace(Trace):
         return ReverseBox(value, self, Node(None, (), {}, value, ()))
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        values = list(args)
-        parents = []
-        for argnum, arg in enumerate(args):
-            if isinstance(arg, ReverseBox) and arg.trace is self:
-                values[argnum] = arg.value
-                parents.append((argnum, arg.node))
-        out = prim(*values, **kwargs)
+        out, values, followed = replay(self, prim, args, kwargs)
         if not prim.differentiable:
             return out
-        return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(parents)))
+        parents = tuple([(argnum, args[argnum].node) for argnum in followed])
+        return ReverseBox(out, self, Node(prim, values, kwargs, out, parents))
 
 
 Observer = Callable[[Node, int, Any, Any, Any], None]
@@ -83,8 +79,6 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
     partial's result, and that result after broadcasting was summed out (this
     is how ``chainrule.explain.backprop`` shows its work).
     """
-    from .rules import add  # noqa: PLC0415
-
     cotangents: dict[Node, Any] = {}
     frontier: list[tuple[int, Node]] = []
     for node, cotangent in seeds:
@@ -139,8 +133,6 @@ def fit_to(value: Any, like: Any) -> Any:
 
 
 def _unbroadcast(value: Any, shape: tuple[int, ...]) -> Any:
-    from .rules import broadcast_to, reshape, sum  # noqa: A004, PLC0415
-
     extra = value.ndim - len(shape)
     if extra < 0 or any(d != 1 and d != v for d, v in zip(shape, value.shape[extra:])):
         # The value is smaller than the input it belongs to (a forward tangent of
@@ -153,8 +145,6 @@ def _unbroadcast(value: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _cast(value: Any, dtype: Any) -> Any:
-    from .rules import astype, real  # noqa: PLC0415
-
     if value.dtype.kind == "c" and dtype.kind != "c":
         value = real(value)  # a real input's gradient is real (JAX's convention)
     return astype(value, dtype=dtype) if value.dtype != dtype else value

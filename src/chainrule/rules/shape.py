@@ -7,6 +7,7 @@ broadcast dimensions (``reverse.fit_to``) for every rule alike.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..tracer import concrete
 
 
 def _reshape_impl(x: Any, shape: Any = None) -> Any:
-    return np.reshape(x, shape)
+    return x.reshape(shape)
 
 
 reshape = defrule(
@@ -27,7 +28,7 @@ reshape = defrule(
 
 
 def _transpose_impl(x: Any, axes: Any = None) -> Any:
-    return np.transpose(x, axes)
+    return x.transpose(axes)
 
 
 def _inverse_permutation(axes: Any, ndim: int) -> tuple[int, ...] | None:
@@ -44,6 +45,13 @@ transpose = defrule(
 
 
 def _broadcast_impl(x: Any, shape: Any = None) -> Any:
+    if x.shape == shape:
+        return x
+    if isinstance(x, (np.ndarray, np.generic)) and math.prod(shape) <= 4096:
+        # np.broadcast_to costs microseconds of Python; for small arrays a copy is cheaper
+        out = np.empty(shape, dtype=x.dtype)
+        out[...] = x
+        return out
     return np.broadcast_to(x, shape)
 
 
