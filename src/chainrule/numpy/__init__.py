@@ -344,7 +344,7 @@ NOT_DIFFERENTIABLE_YET = (
 def __getattr__(name: str) -> Any:
     if name in NOT_DIFFERENTIABLE_YET and hasattr(_np, name):
         return traced_or(getattr(_np, name))(not_differentiable_yet(f"chainrule.numpy.{name}"))
-    if hasattr(_np, name):
+    if hasattr(_np, name) and not name.startswith("__"):
         raise AttributeError(
             f"chainrule.numpy has no {name!r}: NumPy's {name} is not differentiable in chainrule yet. "
             f"Use numpy.{name} on constant values (cr.concrete(x)), or build it from chainrule.numpy functions"

@@ -34,11 +34,12 @@ def _refusing(name: str, why: str) -> Callable[..., Any]:
 
 
 def _methods() -> dict[str, Callable[..., Any]]:
+    # Not ndarray.trace(): boxes and Tensors keep their trace in the attribute ``trace``.
     R, E, P, S, C = _reductions, _elementwise, _products, _shape, _construct
     return {
         "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
         "cumsum": R.cumsum, "cumprod": R.cumprod, "argmax": R.argmax, "argmin": R.argmin, "argsort": R.argsort,
-        "any": R.any, "all": R.all, "nonzero": R.nonzero, "trace": R.trace,
+        "any": R.any, "all": R.all, "nonzero": R.nonzero,
         "round": E.round, "conj": E.conj, "conjugate": E.conjugate, "clip": E.clip,
         "dot": P.dot, "diagonal": S.diagonal, "take": S.take, "repeat": S.repeat, "swapaxes": S.swapaxes,
         "squeeze": S.squeeze, "copy": C.copy,
@@ -84,9 +85,7 @@ def install(cls: type, tensor: bool = False) -> None:
         return lambda self, *args, **kwargs: implementation(self, *args, **kwargs)
 
     for name, function in _methods().items():
-        # A box keeps its trace in the slot ``trace``, so ndarray.trace() is a Tensor-only method.
-        if name != "trace" or tensor:
-            setattr(cls, name, method(function))
+        setattr(cls, name, method(function))
     for name, function in (("reshape", _reshape), ("transpose", _transpose), ("ravel", _ravel),
                            ("flatten", _ravel), ("astype", _astype)):  # fmt: skip
         setattr(cls, name, method(function))
