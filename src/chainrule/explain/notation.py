@@ -14,15 +14,22 @@ formula into readable text.
 
 from __future__ import annotations
 
+import functools
 import re
 
-# mathtext lacks these commands; each has an equivalent it knows.
+# mathtext lacks these commands; each has an equivalent it knows ("" drops a sizing command).
 _MATHTEXT_REPLACEMENTS = {
     r"\tfrac": r"\frac",
     r"\dfrac": r"\frac",
     r"\lnot": r"\neg",
     r"\le": r"\leq",
     r"\ge": r"\geq",
+    r"\bmod": r"\ \mathrm{mod}\ ",
+    r"\lvert": "|",
+    r"\rvert": "|",
+    r"\lVert": r"\Vert",
+    r"\rVert": r"\Vert",
+    **{rf"\{size}{side}": "" for size in ("big", "Big", "bigg", "Bigg") for side in ("", "l", "r", "m")},
 }
 
 _SYMBOLS = {
@@ -32,14 +39,36 @@ _SYMBOLS = {
     "beta": "β", "theta": "θ", "lambda": "λ", "mu": "μ", "eta": "η", "epsilon": "ε", "to": "→",
     "quad": "   ", "qquad": "    ", ",": " ", ";": " ", ":": " ", " ": " ", "!": "", "#": "#",
     "{": "{", "}": "}", "%": "%", "left": "", "right": "", "big": "", "Big": "", "bigl": "", "bigr": "",
+    "Bigl": "", "Bigr": "", "bigg": "", "Bigg": "", "|": "‖", "Vert": "‖", "lvert": "|", "rvert": "|",
+    "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉", "circ": "∘", "odot": "⊙", "otimes": "⊗",
+    "bmod": " mod ", "Omega": "Ω", "Phi": "Φ", "phi": "φ", "psi": "ψ", "gamma": "γ", "Gamma": "Γ", "rho": "ρ",
+    "tau": "τ", "kappa": "κ", "xi": "ξ", "omega": "ω", "pm": "±", "approx": "≈", "in": "∈", "mid": "|",
 }  # fmt: skip
-_NAMED_FUNCTIONS = {"ln", "log", "exp", "sin", "cos", "tan", "tanh", "max", "min", "det", "arg"}
-_WRAPPERS = {"text", "mathrm", "operatorname", "mathbf", "mathit", "boldsymbol"}
+_NAMED_FUNCTIONS = {"ln", "log", "exp", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arcsin", "arccos", "arctan",
+                    "max", "min", "det", "arg", "sup", "inf", "lim"}  # fmt: skip
+_WRAPPERS = {"text", "mathrm", "operatorname", "mathbf", "mathit", "boldsymbol", "mathbb", "mathcal", "bar", "hat",
+             "tilde", "overline", "vec"}  # fmt: skip
 
 
 def _expand_short_fracs(latex: str) -> str:
     r"""``\frac12`` -> ``\frac{1}{2}`` (one-character arguments need no braces in LaTeX)."""
     return re.sub(r"\\frac\s*([^\s{\\])\s*([^\s{\\])", r"\\frac{\1}{\2}", latex)
+
+
+def renders(text: str) -> bool:
+    """True when matplotlib's mathtext can draw ``text`` (a ``$...$`` string); cached."""
+    return _renders(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _renders(text: str) -> bool:
+    from matplotlib.mathtext import MathTextParser  # noqa: PLC0415
+
+    try:
+        MathTextParser("path").parse(text)
+    except Exception:  # noqa: BLE001  (any parse failure means: use the plain text)
+        return False
+    return True
 
 
 def to_mathtext(latex: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .notation import renders
 from .plots import descent_figure, function_figure, gradient_field_figure, graph_figure, math, training_figure
 
 A4 = (8.27, 11.69)
@@ -42,16 +43,6 @@ PAGE_TITLES = (
     "A small network trained on the digits",
 )
 """One title per page, in order: the sheet has ``len(PAGE_TITLES)`` pages."""
-
-
-def _mathtext_ok(text: str) -> bool:
-    from matplotlib.mathtext import MathTextParser  # noqa: PLC0415
-
-    try:
-        MathTextParser("path").parse(text)
-    except Exception:  # noqa: BLE001  (any parse failure means: show the plain text instead)
-        return False
-    return True
 
 
 class Page:
@@ -79,11 +70,10 @@ class Page:
     def formula(self, latex: str, fallback: str, size: float = 11, indent: float = 0.02, trusted: bool = False) -> None:
         """A LaTeX formula through mathtext; its plain form when mathtext cannot draw it.
 
-        ``trusted`` skips the check (a full mathtext parse) for formulas known to render:
-        the rule table's (a test renders every one) and those written in this module.
+        ``trusted`` skips the check (a full mathtext parse) for the formulas written in this module.
         """
         text = math(latex)
-        if trusted or _mathtext_ok(text):
+        if trusted or renders(text):
             self.figure.text(0.06 + indent, self.y, text, fontsize=size, va="top")
             self.y -= size * 2.1 / 72 / A4[1]
         else:
@@ -120,7 +110,7 @@ def _table_page(rows: list[Any], number: int) -> Any:
     for row in rows:
         top = page.y
         page.line(f"{row.name}:   {row.plain}", size=10, bold=True, width=70)
-        page.formula(row.rule_latex, row.plain, size=10.5, trusted=True)
+        page.formula(row.rule_latex, row.plain, size=10.5)
         if row.name == "softmax":
             page.line(f"SymPy: {row.derivative_text}, verified entry by entry", size=7.5, width=78)
             shown = "at z = " + ", ".join(f"{v:g}" for v in row.points) + " (the 9 Jacobian entries)"
@@ -280,7 +270,7 @@ def _backprop_page(example: Any, number: int) -> Any:
         page.line(f"{entry.name} = {entry.op}    upstream {_short_value(entry.upstream)} ({source})", size=8,
                   bold=True, mono=True, width=104)  # fmt: skip
         if entry.rule_latex:
-            page.formula(entry.rule_latex, entry.rule_text, size=8.5, indent=0.04, trusted=True)
+            page.formula(entry.rule_latex, entry.rule_text, size=8.5, indent=0.04)
         for part in entry.contributions:
             page.line(f"-> {part.to}: {part.local_description}", size=7.2, mono=True, indent=0.04, width=112)
             product = "upstream x local" if part.elementwise else "upstream . Jacobian"
