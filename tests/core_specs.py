@@ -21,6 +21,10 @@ def normal(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
     return lambda rng: rng.standard_normal(shape)
 
 
+def complex_normal(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
+    return lambda rng: rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
 def positive(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:
     return lambda rng: rng.uniform(0.5, 2.0, shape)
 
@@ -109,6 +113,16 @@ SPECS: list[Spec] = [
     *_unary("softplus", R.softplus),
     *_unary("relu", R.relu, away_from_zero),
     *_unary("absolute", R.absolute, away_from_zero),
+    Spec("absolute", R.absolute, (lambda rng: rng.standard_normal(3) + 1j * rng.standard_normal(3),), "complex"),
+    Spec(
+        "conjugate", lambda z: R.conjugate(z) * z, (lambda rng: rng.standard_normal(3) + 1j * rng.standard_normal(3),)
+    ),
+    Spec(
+        "power",
+        R.power,
+        (lambda rng: rng.standard_normal(3) + 1j * rng.standard_normal(3), lambda rng: rng.standard_normal(3) + 0.5j),
+        "complex",
+    ),
     *_reduction("sum", R.sum),
     *_reduction("mean", R.mean),
     *_reduction("prod", R.prod, away_from_zero),

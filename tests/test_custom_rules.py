@@ -70,3 +70,13 @@ def test_check_grads_catches_a_wrong_vjp_a_wrong_jvp_and_a_wrong_second_derivati
     check_grads(frozen, (0.4,), order=1)
     with pytest.raises(AssertionError, match="d/dx"):
         check_grads(frozen, (0.4,), order=2)
+
+
+def test_check_grads_on_complex_functions_uses_jax_convention():
+    z = np.array([0.3 + 0.4j, -1.0 + 0.2j])
+    check_grads(cr.exp, (z,), order=2)  # holomorphic: VJP g * f'(z)
+    check_grads(lambda v: cr.absolute(v) ** 2, (z,), order=2)  # C -> R: VJP 2 g conj(z)
+    conjugating = cr.primitive(np.exp).defvjp(lambda g, out, x: g * np.conj(cr.concrete(out)))
+    conjugating.defjvp(lambda t, out, x: t * out)
+    with pytest.raises(AssertionError, match="reverse mode"):
+        check_grads(conjugating, (z,), order=1)  # PyTorch's conjugate convention is not ours

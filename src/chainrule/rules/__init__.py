@@ -30,6 +30,7 @@ from .arithmetic import (
 )  # fmt: skip
 from .elementwise import (
     absolute,
+    conjugate,
     cos,
     exp,
     expm1,
@@ -110,6 +111,7 @@ def install_array_methods(cls: type, apply: Any = None) -> None:
 install_array_methods(ArrayMethods)
 
 __all__ = [
+    "conjugate",
     "RULES",
     "UFUNC_RULES",
     "absolute",

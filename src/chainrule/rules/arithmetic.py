@@ -66,10 +66,12 @@ def _power_dx(out: Any, x: Any, y: Any) -> Any:
 
 
 def _power_dy(out: Any, x: Any, y: Any) -> Any:
-    # d/dy x^y = x^y ln x; where x <= 0 the real log does not exist and we use 0
-    # (the limit at x = 0 for y > 0, and JAX's convention).
-    positive = concrete(x) > 0
-    return multiply(out, log(where(positive, x, 1)))
+    # d/dy x^y = x^y ln x. For real x <= 0 the real log does not exist and we use 0
+    # (the limit at x = 0 for y > 0, and JAX's convention); complex x takes the
+    # principal log, with 0 at x = 0.
+    base = concrete(x)
+    defined = base != 0 if np.iscomplexobj(base) or np.iscomplexobj(concrete(y)) else base > 0
+    return multiply(out, log(where(defined, x, 1)))
 
 
 power = defrule(

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..registry import defrule
-from .arithmetic import add, divide, multiply, negative, subtract
+from ..tracer import concrete
+from .arithmetic import add, divide, multiply, negative, subtract, where
+from .shape import real
 
 
 def _sigmoid_impl(x: Any) -> Any:
@@ -47,9 +49,45 @@ softplus = defrule("softplus", lambda x: np.logaddexp(0, x), deriv=lambda out, x
                    latex=r"\frac{d}{dx}\ln(1 + e^x) = \sigma(x)")  # fmt: skip
 relu = defrule("relu", _relu_impl, deriv=lambda out, x: _step(x),
                latex=r"\frac{d}{dx}\max(0, x) = [x > 0]\ \ (\text{0 at } x = 0)")  # fmt: skip
-absolute = defrule("absolute", np.absolute, deriv=lambda out, x: sign(x),
-                   latex=r"\frac{d}{dx}|x| = \operatorname{sign} x\ \ (\text{0 at } x = 0)")  # fmt: skip
+conjugate = defrule("conjugate", np.conjugate, vjp=lambda g, out, x: conjugate(g), linear=True,
+                    latex=r"\bar{z}\text{ is linear over }\mathbb{R}:\ \text{its VJP is } \bar{g}")  # fmt: skip
+
+
+def _over_magnitude(numerator: Any, magnitude: Any) -> Any:
+    """numerator / |z|, and 0 where |z| = 0 (the subgradient at the kink)."""
+    zero = concrete(magnitude) == 0
+    if not np.any(zero):
+        return divide(numerator, magnitude)
+    return where(zero, 0, divide(numerator, where(zero, 1, magnitude)))
+
+
+def _abs_vjp(g: Any, out: Any, x: Any) -> Any:
+    if np.iscomplexobj(concrete(x)):  # |z| is real: the cotangent is g conj(z) / |z| (JAX's convention)
+        return multiply(g, _over_magnitude(conjugate(x), out))
+    return multiply(g, sign(x))
+
+
+def _abs_jvp(t: Any, out: Any, x: Any) -> Any:
+    if np.iscomplexobj(concrete(x)):  # d|z| = Re(conj(z) dz) / |z|
+        return _over_magnitude(real(multiply(conjugate(x), t)), out)
+    return multiply(t, sign(x))
+
+
+absolute = defrule("absolute", np.absolute, vjp=_abs_vjp, jvp=_abs_jvp,
+                   latex=r"\frac{d}{dx}|x| = \operatorname{sign} x\ \ (\text{0 at } x = 0);\quad "
+                   r"d|z| = \operatorname{Re}(\bar z\, dz) / |z|")  # fmt: skip
+
+
+def _real_sign(x: Any) -> Any:
+    if np.iscomplexobj(x):
+        raise TypeError(
+            "chainrule.sign is the real sign function (piecewise constant, derivative 0); for complex z "
+            "use chainrule.numpy.sign, which is z/|z| and differentiable"
+        )
+    return np.sign(x)
+
+
 # sign is piecewise constant: its derivative is 0 wherever it exists.
-sign = defrule("sign", np.sign, differentiable=False, latex=r"\frac{d}{dx}\operatorname{sign} x = 0")
+sign = defrule("sign", _real_sign, differentiable=False, latex=r"\frac{d}{dx}\operatorname{sign} x = 0")
 # The value passes; the derivative does not.
 stop_gradient = defrule("stop_gradient", lambda x: x, differentiable=False, latex="0")

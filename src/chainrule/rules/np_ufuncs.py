@@ -20,8 +20,7 @@ import numpy as np
 from ..registry import defrule
 from ..tracer import concrete
 from .arithmetic import add, divide, multiply, negative, subtract, where
-from .elementwise import cos, exp, log, sign, sqrt
-from .shape import real
+from .elementwise import absolute, conjugate, cos, exp, log, sign, sqrt
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -193,28 +192,13 @@ ldexp = defrule(
 )  # fmt: skip
 
 # ---------------------------------------------------------------- complex parts
-conjugate = defrule("conjugate", np.conjugate, vjp=lambda g, out, x: conjugate(g), linear=True,
-                    latex=r"\bar{z}\text{ is linear over }\mathbb{R}:\ \text{its VJP is } \bar{g}")  # fmt: skip
 imag = defrule("imag", np.imag, vjp=lambda g, out, x: multiply(g, -1j), linear=True,
                latex=r"\operatorname{Im} z\text{: its VJP (JAX's convention) is } -i g")  # fmt: skip
 
 
-def _abs_vjp(g: Any, out: Any, x: Any) -> Any:
-    if np.iscomplexobj(concrete(x)):  # |z| is real: the cotangent is g conj(z) / |z|
-        return multiply(g, _safe_divide(conjugate(x), out))
-    return multiply(g, sign(x))
+# |z| for complex z lives in the core table (``absolute``), with JAX's convention.
+complex_abs = absolute
 
-
-def _abs_jvp(t: Any, out: Any, x: Any) -> Any:
-    if np.iscomplexobj(concrete(x)):  # d|z| = Re(conj(z) dz) / |z|
-        return _safe_divide(real(multiply(conjugate(x), t)), out)
-    return multiply(t, sign(x))
-
-
-complex_abs = defrule(
-    "complex_abs", np.absolute, vjp=_abs_vjp, jvp=_abs_jvp,
-    latex=r"d|z| = \operatorname{Re}(\bar z\, dz) / |z|\ \ (0 \text{ at } z = 0)",
-)  # fmt: skip
 
 # ---------------------------------------------------------------- piecewise constant: zero derivative
 floor = defrule("floor", np.floor, differentiable=False, latex=r"\frac{d}{dx}\lfloor x \rfloor = 0")
