@@ -1,0 +1,104 @@
+"""The primitives neural networks add to the derivative table.
+
+* ``windows2d`` / ``unwindow2d``: the sliding windows of an NCHW image (im2col)
+  and their transpose (col2im). Convolution and pooling are compositions of
+  these with ``matmul``, ``max`` and ``mean``, so their derivatives, of any
+  order, come from the table.
+* ``softmax_cross_entropy``: cross-entropy from logits, fused, in one stable
+  pass (the shifted log-sum-exp), with a two-op derivative.
+
+Every partial is written with differentiable ops, so higher derivatives work
+(``tests/test_nn_ops.py`` checks both modes to second order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..registry import defrule
+from ..rules import expand_dims, log_softmax, multiply, negative, softmax, subtract, sum  # noqa: A004
+
+Pair = tuple[int, int]
+
+
+def _pad(x: Any, padding: Pair, fill: float) -> Any:
+    if padding == (0, 0):
+        return x
+    (ph, pw) = padding
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a window of ``kernel`` sliding by ``stride`` over ``size`` padded by ``padding``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _windows_impl(x: Any, kernel: Pair = (1, 1), stride: Pair = (1, 1), padding: Pair = (0, 0), fill: float = 0.0) -> Any:
+    padded = _pad(x, padding, fill)
+    views = sliding_window_view(padded, kernel, axis=(2, 3))  # (N, C, H', W', kh, kw), no copy
+    return views[:, :, :: stride[0], :: stride[1]]
+
+
+def _unwindow_impl(
+    cols: Any, kernel: Pair = (1, 1), stride: Pair = (1, 1), padding: Pair = (0, 0), size: Pair = (1, 1)
+) -> Any:
+    n, c, out_h, out_w, kh, kw = cols.shape
+    (sh, sw), (ph, pw) = stride, padding
+    image = np.zeros((n, c, size[0] + 2 * ph, size[1] + 2 * pw), dtype=cols.dtype)
+    # One strided add per kernel offset (kh * kw of them, e.g. 9): each scatters a
+    # whole (N, C, H_out, W_out) block, so the Python loop is short and the work is NumPy's.
+    for i in range(kh):
+        for j in range(kw):
+            image[:, :, i : i + sh * (out_h - 1) + 1 : sh, j : j + sw * (out_w - 1) + 1 : sw] += cols[:, :, :, :, i, j]
+    return image[:, :, ph : ph + size[0], pw : pw + size[1]]
+
+
+def _windows_vjp(g: Any, out: Any, x: Any, kernel: Pair, stride: Pair, padding: Pair, fill: float = 0.0) -> Any:
+    return unwindow2d(g, kernel=kernel, stride=stride, padding=padding, size=x.shape[2:])
+
+
+def _windows_jvp(t: Any, out: Any, x: Any, kernel: Pair, stride: Pair, padding: Pair, fill: float = 0.0) -> Any:
+    # The padding is a constant (fill), so its tangent is 0 whatever the fill value.
+    return windows2d(t, kernel=kernel, stride=stride, padding=padding, fill=0.0)
+
+
+windows2d = defrule(
+    "windows2d", _windows_impl, vjp=_windows_vjp, jvp=_windows_jvp,
+    latex=r"\mathrm{win}(x)_{n,c,i,j,a,b} = x_{n,c,\,s i + a - p,\,s j + b - p}:\ "
+    r"\frac{\partial L}{\partial x} = \mathrm{col2im}\!\left(\frac{\partial L}{\partial\,\mathrm{win}}\right)",
+)  # fmt: skip
+unwindow2d = defrule(
+    "unwindow2d", _unwindow_impl,
+    vjp=lambda g, out, cols, kernel, stride, padding, size: windows2d(g, kernel=kernel, stride=stride, padding=padding),
+    linear=True,
+    latex=r"\mathrm{col2im} = \mathrm{win}^\top:\ \frac{\partial L}{\partial\,\mathrm{cols}} = \mathrm{win}(G)",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- cross-entropy
+def _cross_entropy_impl(logits: Any, targets: Any) -> Any:
+    # sum_k p_k (log sum_j e^{z_j} - z_k), computed on z - max z so that
+    # nothing overflows and nothing large cancels (|z| ~ 1e4 in float32 is fine).
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    log_normalizer = np.log(np.sum(np.exp(shifted), axis=-1))
+    return np.sum(targets, axis=-1) * log_normalizer - np.sum(targets * shifted, axis=-1)
+
+
+def _ce_dlogits(logits: Any, targets: Any) -> Any:
+    """d loss_i / d z_ik = (sum_j p_ij) softmax(z_i)_k - p_ik."""
+    return subtract(multiply(sum(targets, axis=-1, keepdims=True), softmax(logits, axis=-1)), targets)
+
+
+softmax_cross_entropy = defrule(
+    "softmax_cross_entropy", _cross_entropy_impl,
+    vjp=(lambda g, out, z, p: multiply(expand_dims(g, axis=-1), _ce_dlogits(z, p)),
+         lambda g, out, z, p: multiply(expand_dims(g, axis=-1), negative(log_softmax(z, axis=-1)))),
+    jvp=(lambda t, out, z, p: sum(multiply(t, _ce_dlogits(z, p)), axis=-1),
+         lambda t, out, z, p: negative(sum(multiply(t, log_softmax(z, axis=-1)), axis=-1))),
+    latex=r"\ell = -\sum_k p_k \log\mathrm{softmax}(z)_k:\ "
+    r"\frac{\partial \ell}{\partial z_k} = \Big(\sum_j p_j\Big)\mathrm{softmax}(z)_k - p_k,\quad "
+    r"\frac{\partial \ell}{\partial p_k} = -\log\mathrm{softmax}(z)_k",
+)  # fmt: skip
