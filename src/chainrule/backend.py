@@ -15,7 +15,10 @@ import numpy as np
 
 def namespace(x: Any) -> ModuleType:
     """``numpy`` for NumPy arrays and Python numbers, ``cupy`` for CuPy arrays."""
-    if type(x).__module__.startswith("cupy"):
+    kind = type(x)
+    if kind is np.ndarray:  # the common case, decided first
+        return np
+    if kind.__module__.startswith("cupy"):
         import cupy  # noqa: PLC0415  (optional, GPU only)
 
         return cupy

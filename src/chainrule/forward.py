@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import Box, Primitive
+from .registry import Box, Primitive, raise_with_context
 from .reverse import fit_to
+from .rules import add
 from .tracer import ArrayMethods, Trace
 
 
@@ -30,15 +31,24 @@ class ForwardTrace(Trace):
     __slots__ = ()
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        from .rules import add  # noqa: PLC0415
-
         values = list(args)
         followed = []
+        nested = False  # do boxes of outer traces remain? then they must see the call too
         for argnum, arg in enumerate(args):
-            if isinstance(arg, ForwardBox) and arg.trace is self:
-                values[argnum] = arg.value
-                followed.append(argnum)
-        out = prim(*values, **kwargs)
+            if isinstance(arg, Box):
+                if arg.trace is self:
+                    values[argnum] = value = arg.value
+                    followed.append(argnum)
+                    nested = nested or isinstance(value, Box)
+                else:
+                    nested = True
+        if nested:
+            out = prim(*values, **kwargs)
+        else:
+            try:
+                out = prim.impl(*values, **kwargs)
+            except (ValueError, TypeError) as error:
+                raise_with_context(prim, args, kwargs, error)
         if not prim.differentiable:
             return out
         tangent = None

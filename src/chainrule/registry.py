@@ -92,7 +92,10 @@ class Primitive:
                 if trace is None or arg_trace.level > trace.level:
                     trace = arg_trace
         if trace is None:
-            return self.impl(*args, **kwargs)
+            try:
+                return self.impl(*args, **kwargs)
+            except (ValueError, TypeError) as error:  # free in 3.11 unless raised
+                raise_with_context(self, args, kwargs, error)
         return trace.process(self, args, kwargs)
 
     def __repr__(self) -> str:
@@ -108,6 +111,34 @@ class Primitive:
         """Set the JVP partials, one per input: ``jvp(t, out, *inputs)``."""
         self.jvps = tuple(jvps)
         return self
+
+
+def describe(x: Any) -> str:
+    """``float32(3, 4)``-style summary of an argument, for error messages."""
+    while isinstance(x, Box):
+        x = x.value
+    dtype, shape = getattr(x, "dtype", None), getattr(x, "shape", None)
+    if dtype is None:
+        return type(x).__name__
+    return f"{dtype}{tuple(shape)}"
+
+
+def raise_with_context(prim: Primitive, args: tuple, kwargs: dict, error: Exception) -> None:
+    """Re-raise a failure inside ``prim``'s implementation, naming the op and its inputs."""
+    inputs = ", ".join(describe(a) for a in args)
+    params = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    hint = ""
+    if "broadcast" in str(error):
+        hint = (
+            " Shapes must be equal or 1 in every trailing dimension (NumPy broadcasting):"
+            " reshape or expand_dims one input."
+        )
+    elif "matmul" in str(error) or "mismatch in its core dimension" in str(error):
+        hint = (
+            " For A @ B the last axis of A must equal the second-to-last axis of B: check the orientation (transpose)."
+        )
+    message = str(error).rstrip(" .")
+    raise type(error)(f"{prim.name}({inputs}{', ' + params if params else ''}): {message}.{hint}") from error
 
 
 def _elementwise_partials(derivs: Any) -> tuple[tuple, tuple]:

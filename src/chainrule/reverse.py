@@ -14,7 +14,8 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .registry import Box, Primitive
+from .registry import Box, Primitive, raise_with_context
+from .rules import add, astype, broadcast_to, real, reshape, sum
 from .tracer import ArrayMethods, Trace
 
 _creation_order = itertools.count()
@@ -59,11 +60,24 @@ class ReverseTrace(Trace):
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         values = list(args)
         parents = []
-        for argnum, arg in enumerate(args):
-            if isinstance(arg, ReverseBox) and arg.trace is self:
-                values[argnum] = arg.value
-                parents.append((argnum, arg.node))
-        out = prim(*values, **kwargs)
+        nested = False  # do boxes of outer traces remain? then they must see the call too
+        argnum = 0
+        for arg in args:
+            if isinstance(arg, Box):
+                if arg.trace is self:
+                    values[argnum] = value = arg.value
+                    parents.append((argnum, arg.node))
+                    nested = nested or isinstance(value, Box)
+                else:
+                    nested = True
+            argnum += 1
+        if nested:
+            out = prim(*values, **kwargs)
+        else:
+            try:
+                out = prim.impl(*values, **kwargs)
+            except (ValueError, TypeError) as error:
+                raise_with_context(prim, args, kwargs, error)
         if not prim.differentiable:
             return out
         return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(parents)))
@@ -83,8 +97,6 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
     partial's result, and that result after broadcasting was summed out (this
     is how ``chainrule.explain.backprop`` shows its work).
     """
-    from .rules import add  # noqa: PLC0415
-
     cotangents: dict[Node, Any] = {}
     frontier: list[tuple[int, Node]] = []
     for node, cotangent in seeds:
@@ -139,8 +151,6 @@ def fit_to(value: Any, like: Any) -> Any:
 
 
 def _unbroadcast(value: Any, shape: tuple[int, ...]) -> Any:
-    from .rules import broadcast_to, reshape, sum  # noqa: A004, PLC0415
-
     extra = value.ndim - len(shape)
     if extra < 0 or any(d != 1 and d != v for d, v in zip(shape, value.shape[extra:])):
         # The value is smaller than the input it belongs to (a forward tangent of
@@ -153,8 +163,6 @@ def _unbroadcast(value: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _cast(value: Any, dtype: Any) -> Any:
-    from .rules import astype, real  # noqa: PLC0415
-
     if value.dtype.kind == "c" and dtype.kind != "c":
         value = real(value)  # a real input's gradient is real (JAX's convention)
     return astype(value, dtype=dtype) if value.dtype != dtype else value

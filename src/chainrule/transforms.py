@@ -35,7 +35,7 @@ Function = Callable[..., Any]
 # ---------------------------------------------------------------- input checks
 def _as_differentiable(x: Any, where: str) -> Any:
     """A transform input as an inexact array; integers and strings are refused."""
-    if isinstance(x, Box):
+    if isinstance(x, Box) or type(x) is np.ndarray and x.dtype.kind in "fc":
         return x
     if isinstance(x, bool) or not isinstance(x, (int, float, complex)) and not hasattr(x, "dtype"):
         try:

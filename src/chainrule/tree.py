@@ -43,8 +43,13 @@ def register_pytree_node(
     _custom[cls] = (flatten, unflatten)
 
 
+_LEAF_TYPES = frozenset({float, int, complex, bool})
+
+
 def _children(tree: Any) -> tuple[Any, Any, list] | None:
     kind = type(tree)
+    if kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype"):
+        return None  # arrays, array-likes, boxes and numbers: the common case, decided first
     if kind in _custom:
         children, meta = _custom[kind][0](tree)
         return kind, meta, list(children)
@@ -64,42 +69,47 @@ def _children(tree: Any) -> tuple[Any, Any, list] | None:
 def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
     """Leaves in a fixed order (dict keys sorted) and the structure around them."""
     leaves: list = []
+    return leaves, _flatten(tree, leaves)
 
-    def walk(node: Any) -> TreeDef:
-        if node is None:
-            return TreeDef(type(None), None, ())
-        parts = _children(node)
-        if parts is None:
-            leaves.append(node)
-            return LEAF
-        kind, meta, children = parts
-        return TreeDef(kind, meta, tuple(walk(c) for c in children))
 
-    treedef = walk(tree)
-    return leaves, treedef
+_NONE = TreeDef(type(None), None, ())
+
+
+def _flatten(node: Any, leaves: list) -> TreeDef:
+    kind = type(node)
+    if kind is list or kind is tuple:  # the common containers, decided first
+        return TreeDef(kind, None, tuple([_flatten(child, leaves) for child in node]))
+    if node is None:
+        return _NONE
+    parts = _children(node)
+    if parts is None:
+        leaves.append(node)
+        return LEAF
+    kind, meta, children = parts
+    return TreeDef(kind, meta, tuple([_flatten(child, leaves) for child in children]))
 
 
 def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
-    iterator = iter(leaves)
+    return _build(treedef, iter(leaves))
 
-    def build(td: TreeDef) -> Any:
-        if td.kind is None:
-            return next(iterator)
-        if td.kind is type(None):
-            return None
-        children = [build(c) for c in td.children]
-        if td.kind in _custom:
-            return _custom[td.kind][1](td.meta, children)
-        if td.kind is tuple or td.kind is list:
-            return td.kind(children)
-        if issubclass(td.kind, dict):
-            return td.kind(zip(td.meta, children))
-        if issubclass(td.kind, tuple):  # namedtuple
-            return td.kind(*children)
-        return td.kind(**dict(zip(td.meta, children)))  # dataclass
 
-    return build(treedef)
+def _build(td: TreeDef, leaves: Any) -> Any:
+    kind = td.kind
+    if kind is None:
+        return next(leaves)
+    if kind is tuple or kind is list:
+        return kind([_build(child, leaves) for child in td.children])
+    if kind is type(None):
+        return None
+    children = [_build(child, leaves) for child in td.children]
+    if kind in _custom:
+        return _custom[kind][1](td.meta, children)
+    if issubclass(kind, dict):
+        return kind(zip(td.meta, children))
+    if issubclass(kind, tuple):  # namedtuple
+        return kind(*children)
+    return kind(**dict(zip(td.meta, children)))  # dataclass
 
 
 def tree_map(function: Callable[..., Any], tree: Any, *rest: Any) -> Any:

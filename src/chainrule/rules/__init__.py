@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import RULES
-from ..tracer import ArrayMethods, install_operators
+from ..tracer import ArrayMethods, _call, install_operators
 from .arithmetic import (
     add,
     clip,
@@ -82,17 +82,15 @@ def is_traced_tree(x: Any) -> bool:
     return isinstance(x, Box)
 
 
-def _apply(prim: Any, *args: Any, **kwargs: Any) -> Any:
-    return prim(*args, **kwargs)
-
-
 def _shape_arg(shape: tuple) -> Any:
     return shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
 
 
-def install_array_methods(cls: type, apply: Any = _apply) -> None:
+def install_array_methods(cls: type, apply: Any = None) -> None:
     """The NumPy array methods every traced value (and Tensor) answers to."""
     install_operators(cls, apply)
+    if apply is None:
+        apply = _call
     cls.reshape = lambda self, *shape: apply(reshape, self, shape=_shape_arg(shape))
     cls.transpose = lambda self, *axes: apply(transpose, self, axes=_shape_arg(axes) if axes else None)
     cls.T = property(lambda self: apply(transpose, self))

@@ -17,7 +17,7 @@ from ..tracer import concrete
 
 
 def _reshape_impl(x: Any, shape: Any = None) -> Any:
-    return np.reshape(x, shape)
+    return x.reshape(shape)
 
 
 reshape = defrule(
@@ -27,7 +27,7 @@ reshape = defrule(
 
 
 def _transpose_impl(x: Any, axes: Any = None) -> Any:
-    return np.transpose(x, axes)
+    return x.transpose(axes)
 
 
 def _inverse_permutation(axes: Any, ndim: int) -> tuple[int, ...] | None:
@@ -44,7 +44,7 @@ transpose = defrule(
 
 
 def _broadcast_impl(x: Any, shape: Any = None) -> Any:
-    return np.broadcast_to(x, shape)
+    return x if x.shape == shape else np.broadcast_to(x, shape)
 
 
 broadcast_to = defrule(
