@@ -16,7 +16,8 @@ model's own structure.
 
 from __future__ import annotations
 
-from . import init, losses, metrics
+from . import checkpoint, init, losses, metrics
+from .checkpoint import CheckpointError, load, save
 from .init import seed
 from .layers import (
     ACTIVATIONS,
@@ -40,15 +41,19 @@ from .layers import (
 )
 from .losses import binary_cross_entropy_with_logits, cross_entropy, huber, mae, mse, one_hot
 from .metrics import accuracy, confusion_matrix, r2_score
+from .models import small_cnn
 from .module import LAYERS, Module, ShapeError, from_description
 from .ops import softmax_cross_entropy, unwindow2d, windows2d
+from .train import History, evaluate, fit, predict
 
 __all__ = [
     "ACTIVATIONS",
     "GELU",
+    "History",
     "LAYERS",
     "MLP",
     "AvgPool2d",
+    "CheckpointError",
     "Conv2d",
     "Dropout",
     "Flatten",
@@ -67,18 +72,25 @@ __all__ = [
     "accuracy",
     "activation",
     "binary_cross_entropy_with_logits",
+    "checkpoint",
     "confusion_matrix",
     "cross_entropy",
+    "evaluate",
+    "fit",
     "from_description",
     "huber",
     "init",
+    "load",
     "losses",
     "mae",
     "metrics",
     "mse",
     "one_hot",
+    "predict",
     "r2_score",
+    "save",
     "seed",
+    "small_cnn",
     "softmax_cross_entropy",
     "unwindow2d",
     "windows2d",

@@ -59,7 +59,7 @@ class Linear(Module):
         dtype: Any = np.float32,
     ) -> None:
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.init, self.dtype = init, _dtype_name(dtype)
+        self.init, self.param_dtype = init, _dtype_name(dtype)
         generator = initializers.as_rng(rng)
         self.weight = initializers.get(init)((self.in_features, self.out_features), generator, dtype)
         self.bias = np.zeros(self.out_features, dtype=dtype) if bias else None
@@ -80,7 +80,7 @@ class Linear(Module):
             "out_features": self.out_features,
             "bias": self.bias is not None,
             "init": self.init,
-            "dtype": self.dtype,
+            "dtype": self.param_dtype,
         }
 
 
@@ -252,10 +252,10 @@ class MLP(Sequential):
                 if dropout > 0:
                     layers.append(Dropout(dropout, rng=generator))
         super().__init__(layers)
-        self.sizes, self.activation, self.dropout, self.dtype = tuple(sizes), activation, float(dropout), _dtype_name(dtype)
+        self.sizes, self.activation, self.dropout, self.param_dtype = tuple(sizes), activation, float(dropout), _dtype_name(dtype)
 
     def config(self) -> dict[str, Any]:
-        return {"sizes": list(self.sizes), "activation": self.activation, "dropout": self.dropout, "dtype": self.dtype}
+        return {"sizes": list(self.sizes), "activation": self.activation, "dropout": self.dropout, "dtype": self.param_dtype}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MLP:
@@ -306,7 +306,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape: int | Iterable[int], eps: float = 1e-5, dtype: Any = np.float32) -> None:
         shape = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        self.normalized_shape, self.eps, self.dtype = shape, float(eps), _dtype_name(dtype)
+        self.normalized_shape, self.eps, self.param_dtype = shape, float(eps), _dtype_name(dtype)
         self.weight = np.ones(shape, dtype=dtype)
         self.bias = np.zeros(shape, dtype=dtype)
 
@@ -324,7 +324,7 @@ class LayerNorm(Module):
         return R.add(R.multiply(normalized, self.weight), self.bias)
 
     def config(self) -> dict[str, Any]:
-        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps, "dtype": self.dtype}
+        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps, "dtype": self.param_dtype}
 
 
 # ---------------------------------------------------------------- images (NCHW)
@@ -360,7 +360,7 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _pair(kernel_size, "Conv2d kernel_size")
         self.stride, self.padding = _pair(stride, "Conv2d stride"), _pair(padding, "Conv2d padding")
-        self.init, self.dtype = init, _dtype_name(dtype)
+        self.init, self.param_dtype = init, _dtype_name(dtype)
         shape = (self.out_channels, self.in_channels) + self.kernel_size
         self.weight = initializers.get(init)(shape, initializers.as_rng(rng), dtype)
         self.bias = np.zeros(self.out_channels, dtype=dtype) if bias else None
@@ -396,7 +396,7 @@ class Conv2d(Module):
             "padding": list(self.padding),
             "bias": self.bias is not None,
             "init": self.init,
-            "dtype": self.dtype,
+            "dtype": self.param_dtype,
         }
 
 

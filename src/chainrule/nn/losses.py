@@ -12,6 +12,7 @@ log-sigmoid happen inside, where they can be computed without overflow.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -92,16 +93,22 @@ def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...]) -
     return labels
 
 
+@functools.lru_cache(maxsize=64)
+def _label_table(num_classes: int, dtype_name: str, smoothing: float) -> Any:
+    """Row k is the (smoothed) target distribution of class k; indexing it builds a batch in one step."""
+    table = np.full((num_classes, num_classes), smoothing / num_classes, dtype=dtype_name)
+    np.fill_diagonal(table, 1.0 - smoothing + smoothing / num_classes)
+    table.flags.writeable = False
+    return table
+
+
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: float = 0.0) -> Any:
     """Integer labels as rows of a ``num_classes`` identity, optionally smoothed toward uniform.
 
     >>> one_hot(np.array([2, 0]), 3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    labels = np.asarray(labels)
-    table = np.full(labels.shape + (num_classes,), smoothing / num_classes, dtype=dtype)
-    np.put_along_axis(table, labels[..., None], table.dtype.type(1.0 - smoothing + smoothing / num_classes), axis=-1)
-    return table
+    return _label_table(int(num_classes), np.dtype(dtype).name, float(smoothing))[np.asarray(labels)]
 
 
 def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:

@@ -36,6 +36,7 @@ from ..registry import Box
 from ..tree import register_pytree_node, tree_flatten, tree_unflatten
 
 _CHILDREN = "_children"  # the attribute holding the ordered names of child attributes
+_META = "_treedef_meta"  # the cached (child names, static items) of the pytree structure
 
 
 class ShapeError(ValueError):
@@ -53,9 +54,13 @@ def _is_child(value: Any) -> bool:
 
 def _flatten_module(module: Module) -> tuple[list, tuple]:
     state = module.__dict__
-    names = state.get(_CHILDREN, ())
-    static = tuple((key, value) for key, value in state.items() if key != _CHILDREN and key not in names)
-    return [state[name] for name in names], (names, static)
+    meta = state.get(_META)
+    if meta is None:  # computed once, then kept until a static attribute changes (see __setattr__)
+        names = state.get(_CHILDREN, ())
+        hidden = (_CHILDREN, _META)
+        static = tuple((key, value) for key, value in state.items() if key not in hidden and key not in names)
+        meta = state[_META] = (names, static)
+    return [state[name] for name in meta[0]], meta
 
 
 def _unflatten_module(cls: type, meta: tuple, children: list) -> Module:
@@ -65,6 +70,7 @@ def _unflatten_module(cls: type, meta: tuple, children: list) -> Module:
     state.update(static)
     state.update(zip(names, children))
     state[_CHILDREN] = names
+    state[_META] = meta
     return module
 
 
@@ -93,6 +99,7 @@ class Module:
         if name not in names and _is_child(value):
             state[_CHILDREN] = names + (name,)
         state[name] = value
+        state.pop(_META, None)  # the structure may have changed
 
     # ------------------------------------------------------------- running
     def forward(self, x: Any) -> Any:  # pragma: no cover - every layer overrides it
@@ -105,6 +112,7 @@ class Module:
         """Switch this module and every submodule to training (or evaluation) mode; returns self."""
         for module in self.modules():
             module.__dict__["training"] = mode
+            module.__dict__.pop(_META, None)
         return self
 
     def eval(self) -> Module:

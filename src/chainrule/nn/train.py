@@ -194,8 +194,9 @@ def _prepare_targets(loss: Any, y: Any, out_shape: tuple[int, ...], dtype: Any, 
     """Shape/dtype the targets for the loss: (N,) labels for softmax, (N, 1) floats for one-output models."""
     y = np.asarray(y)
     name = _loss_name(loss)
-    if name == "cross_entropy" and y.dtype.kind in "iub":
-        classes = out_shape[-1]
+    classes = out_shape[-1] if len(out_shape) > 1 else 1
+    if task == "classification" and y.dtype.kind in "iub" and classes > 1 and y.ndim == len(out_shape) - 1:
+        # integer class labels for a model with one output per class
         if y.size and (y.min() < 0 or y.max() >= classes):
             bad = sorted({int(v) for v in y[(y < 0) | (y >= classes)]})[:10]
             raise ValueError(
@@ -203,11 +204,11 @@ def _prepare_targets(loss: Any, y: Any, out_shape: tuple[int, ...], dtype: Any, 
                 f"{bad}. Give the model as many outputs as classes"
             )
         return y.astype(np.int64)
-    if task == "classification" and name != "cross_entropy":
-        if y.dtype.kind in "iub" and y.size and (y.min() < 0 or y.max() > 1):
+    if task == "classification" and name != "cross_entropy" and y.dtype.kind in "iub":
+        if y.size and (y.min() < 0 or y.max() > 1):
             raise ValueError(
-                f"fit: binary cross-entropy needs 0/1 labels, found values in [{y.min()}, {y.max()}]; "
-                f"use loss='cross_entropy' for more classes"
+                f"fit: a model with one output per example is a binary classifier and needs 0/1 labels, found "
+                f"values in [{y.min()}, {y.max()}]; give it one output per class and use loss='cross_entropy'"
             )
     y = y.astype(dtype)
     if y.ndim == len(out_shape) - 1 and out_shape[-1] == 1:
