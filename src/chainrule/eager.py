@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from .backend import namespace
+from .registry import Box, Primitive
 from .reverse import Node, ReverseBox, ReverseTrace, backpropagate
 from .rules import install_array_methods
-from .tracer import concrete
+from .tracer import Trace, concrete
 
 _EAGER = ReverseTrace(0)
 _state = threading.local()
@@ -56,32 +57,50 @@ def no_grad() -> Iterator[None]:
         _state.enabled = previous
 
 
-class Tensor:
+class _TensorTrace(Trace):
+    """Lets every primitive take Tensors: unwrap, run, wrap the result.
+
+    Its level is below every other trace, so a Tensor behaves like a plain
+    array to any transform that sees it.
+    """
+
+    __slots__ = ()
+
+    def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
+        return _apply(prim, *args, **kwargs)
+
+
+_TENSORS = _TensorTrace(-1)
+
+
+class Tensor(Box):
     """An array that may record the operations applied to it.
 
-    Use :func:`tensor` to make one. Operators, NumPy ufuncs (``np.exp(t)``) and
-    the array methods all work; ``np.asarray(t)`` gives the values.
+    Use :func:`tensor` to make one. Operators, NumPy ufuncs (``np.exp(t)``),
+    every chainrule primitive (``cr.sigmoid(t)``) and the array methods all
+    work; ``np.asarray(t)`` gives the values.
     """
 
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any) -> None:
-        self._value = value  # a plain array, or a box of the eager trace
+        self.value = value  # a plain array, or a box of the eager trace
+        self.trace = _TENSORS
         self.grad: Any = None
 
     # ----- what it is
     @property
     def requires_grad(self) -> bool:
-        return isinstance(self._value, ReverseBox)
+        return isinstance(self.value, ReverseBox)
 
     @property
     def data(self) -> Any:
         """The values, as a plain array (no history)."""
-        return concrete(self._value)
+        return concrete(self.value)
 
     @property
     def is_leaf(self) -> bool:
-        return not self.requires_grad or self._value.node.prim is None
+        return not self.requires_grad or self.value.node.prim is None
 
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
@@ -136,10 +155,10 @@ class Tensor:
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf, in place."""
         if flag and not self.requires_grad:
-            self._value = _EAGER.new_input(self._value)
-            _leaves[self._value.node] = self
+            self.value = _EAGER.new_input(self.value)
+            _leaves[self.value.node] = self
         elif not flag:
-            self._value = self.data
+            self.value = self.data
         return self
 
     def zero_(self) -> Tensor:
@@ -154,6 +173,29 @@ class Tensor:
                 "assign under `with chainrule.no_grad():` (for parameter updates) or build a new tensor"
             )
         self.data[index] = concrete(_unwrap(value))
+
+    def _in_place(self, operation: Any, other: Any) -> Tensor:
+        if self.requires_grad and _grad_enabled():
+            raise TypeError(
+                "an in-place update of a Tensor that requires grad would corrupt its history; "
+                "do it under `with chainrule.no_grad():` (as optimizers do) or write t = t - ..."
+            )
+        data = self.data
+        data[...] = operation(data, concrete(_unwrap(other)))  # same array object: views see it
+        return self
+
+    # In place, as in PyTorch: `w -= lr * w.grad` under no_grad() keeps w the same leaf.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(np.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(np.subtract, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(np.multiply, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(np.true_divide, other)
 
     def backward(self, gradient: Any = None) -> None:
         """Add d(self)/d(leaf) into every leaf's ``.grad`` (PyTorch's convention).
@@ -174,7 +216,7 @@ class Tensor:
             gradient = namespace(self.data).ones_like(self.data)
         gradient = concrete(_unwrap(gradient))
         with no_grad():
-            cotangents = backpropagate([(self._value.node, gradient)])
+            cotangents = backpropagate([(self.value.node, gradient)])
         for node, cotangent in cotangents.items():
             leaf = _leaves.get(node)
             if leaf is not None:
@@ -183,12 +225,14 @@ class Tensor:
 
 def _unwrap(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return x._value if _grad_enabled() else x.data
+        return x.value if _grad_enabled() else x.data
     return x
 
 
 def _apply(prim: Any, *args: Any, **kwargs: Any) -> Any:
-    out = prim(*[_unwrap(a) for a in args], **kwargs)
+    recording = getattr(_state, "enabled", True)  # read once per op, not once per argument
+    values = [(a.value if recording else concrete(a)) if isinstance(a, Tensor) else a for a in args]
+    out = prim(*values, **kwargs)
     return Tensor(out) if not isinstance(out, (bool, np.bool_)) else out
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import Box, Primitive, raise_with_context
+from .registry import Box, Primitive
 from .reverse import fit_to
 from .rules import add
-from .tracer import ArrayMethods, Trace
+from .tracer import ArrayMethods, Trace, replay
 
 
 class ForwardBox(ArrayMethods, Box):
@@ -31,24 +31,7 @@ class ForwardTrace(Trace):
     __slots__ = ()
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        values = list(args)
-        followed = []
-        nested = False  # do boxes of outer traces remain? then they must see the call too
-        for argnum, arg in enumerate(args):
-            if isinstance(arg, Box):
-                if arg.trace is self:
-                    values[argnum] = value = arg.value
-                    followed.append(argnum)
-                    nested = nested or isinstance(value, Box)
-                else:
-                    nested = True
-        if nested:
-            out = prim(*values, **kwargs)
-        else:
-            try:
-                out = prim.impl(*values, **kwargs)
-            except (ValueError, TypeError) as error:
-                raise_with_context(prim, args, kwargs, error)
+        out, values, followed = replay(self, prim, args, kwargs)
         if not prim.differentiable:
             return out
         tangent = None

@@ -14,9 +14,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .registry import Box, Primitive, raise_with_context
+from .registry import Box, Primitive
 from .rules import add, astype, broadcast_to, real, reshape, sum
-from .tracer import ArrayMethods, Trace
+from .tracer import ArrayMethods, Trace, replay
 
 _creation_order = itertools.count()
 
@@ -58,29 +58,11 @@ class ReverseTrace(Trace):
         return ReverseBox(value, self, Node(None, (), {}, value, ()))
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        values = list(args)
-        parents = []
-        nested = False  # do boxes of outer traces remain? then they must see the call too
-        argnum = 0
-        for arg in args:
-            if isinstance(arg, Box):
-                if arg.trace is self:
-                    values[argnum] = value = arg.value
-                    parents.append((argnum, arg.node))
-                    nested = nested or isinstance(value, Box)
-                else:
-                    nested = True
-            argnum += 1
-        if nested:
-            out = prim(*values, **kwargs)
-        else:
-            try:
-                out = prim.impl(*values, **kwargs)
-            except (ValueError, TypeError) as error:
-                raise_with_context(prim, args, kwargs, error)
+        out, values, followed = replay(self, prim, args, kwargs)
         if not prim.differentiable:
             return out
-        return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(parents)))
+        parents = tuple([(argnum, args[argnum].node) for argnum in followed])
+        return ReverseBox(out, self, Node(prim, values, kwargs, out, parents))
 
 
 Observer = Callable[[Node, int, Any, Any, Any], None]

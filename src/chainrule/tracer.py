@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from .registry import Box, Primitive
+from .registry import Box, Primitive, raise_with_context
 
 _levels = itertools.count(1)  # level 0 belongs to the eager Tensor trace
 
@@ -34,6 +34,36 @@ class Trace:
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+
+def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[Any, list, list]:
+    """Run ``prim`` on ``args`` with ``trace``'s boxes opened.
+
+    Returns ``(out, values, followed)``: the output, the arguments as passed on
+    (this trace's boxes replaced by their values), and the positions of this
+    trace's boxes. Boxes of outer traces still among the values see the call
+    through a re-dispatch; without them the implementation runs directly.
+    """
+    values = list(args)
+    followed = []
+    nested = False
+    argnum = 0
+    for arg in args:
+        if isinstance(arg, Box):
+            if arg.trace is trace:
+                values[argnum] = value = arg.value
+                followed.append(argnum)
+                nested = nested or isinstance(value, Box)
+            else:
+                nested = True
+        argnum += 1
+    if nested:
+        return prim(*values, **kwargs), values, followed
+    try:
+        return prim.impl(*values, **kwargs), values, followed
+    except (ValueError, TypeError) as error:
+        raise_with_context(prim, args, kwargs, error)
+        raise  # unreachable: raise_with_context always raises
 
 
 def concrete(x: Any) -> Any:

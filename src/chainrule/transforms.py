@@ -91,27 +91,50 @@ def _zeros_like(x: Any) -> Any:
 
 
 def _ones_like(x: Any) -> Any:
-    return namespace(concrete(x)).ones_like(concrete(x))
+    value = concrete(x)
+    if type(value) is not np.ndarray and isinstance(value, np.generic):
+        return value.dtype.type(1)  # a NumPy scalar: the cheapest seed
+    return namespace(value).ones_like(value)
 
 
 # ---------------------------------------------------------------- reverse mode
-def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
-    leaves, treedef = _flat_inputs(args, argnums, name)
+def _record(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
+    """Run ``fun`` with the chosen arguments boxed in a fresh reverse trace."""
     trace = ReverseTrace(new_level())
-    boxes = [trace.new_input(x) for x in leaves]
-    result = fun(*_replace_args(args, argnums, treedef, boxes))
+    new_args = list(args)
+    if len(argnums) == 1 and type(args[argnums[0]]) is np.ndarray:  # one array: no pytree work
+        leaves, treedef = [_as_differentiable(args[argnums[0]], f"{name}: argument {argnums[0]}")], None
+        boxes = [trace.new_input(leaves[0])]
+        new_args[argnums[0]] = boxes[0]
+    else:
+        leaves, treedef = _flat_inputs(args, argnums, name)
+        boxes = [trace.new_input(x) for x in leaves]
+        new_args = _replace_args(args, argnums, treedef, boxes)
+    result = fun(*new_args)
+    aux = None
     if has_aux:
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"{name}: with has_aux=True the function must return (output, aux)")
         result, aux = result
-    else:
-        aux = None
+        # aux values are reported, not differentiated: strip this trace's boxes
+        aux_leaves, aux_def = tree_flatten(aux)
+        aux = tree_unflatten(aux_def, [_unbox(x, trace) for x in aux_leaves])
+    return trace, leaves, treedef, boxes, result, aux
+
+
+def _unbox(x: Any, trace: ReverseTrace) -> Any:
+    return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
+
+
+def _gradients(boxes: list, leaves: list, treedef: TreeDef | None, grads: dict) -> Any:
+    result = [_gradient_for(box, x, grads) for box, x in zip(boxes, leaves)]
+    return (result[0],) if treedef is None else tree_unflatten(treedef, result)
+
+
+def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
+    trace, leaves, treedef, boxes, result, aux = _record(fun, args, argnums, has_aux, name)
     out_leaves, out_def = tree_flatten(result)
-
-    def unbox(x: Any) -> Any:
-        return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
-
-    outputs = [unbox(x) for x in out_leaves]
+    outputs = [_unbox(x, trace) for x in out_leaves]
 
     def vjp_fun(cotangent: Any) -> Any:
         ct_leaves, ct_def = tree_flatten(cotangent)
@@ -129,9 +152,7 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
                         f"{out_box.shape}; they must match"
                     )
                 seeds.append((out_box.node, ct))
-        grads = backpropagate(seeds)
-        result = [_gradient_for(box, x, grads) for box, x in zip(boxes, leaves)]
-        return tree_unflatten(treedef, result)
+        return _gradients(boxes, leaves, treedef, backpropagate(seeds))
 
     return tree_unflatten(out_def, outputs), vjp_fun, aux
 
@@ -171,9 +192,14 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         numbers = _check_argnums(argnums, len(args), "grad")
         call = functools.partial(fun, **kwargs) if kwargs else fun
-        out, vjp_fun, aux = _vjp(call, args, numbers, has_aux, "grad")
-        shape, dtype = np.shape(concrete(out)), getattr(concrete(out), "dtype", None)
-        if shape not in ((), (1,)) or isinstance(out, (tuple, list, dict)):
+        trace, leaves, treedef, boxes, result, aux = _record(call, args, numbers, has_aux, "grad")
+        traced = isinstance(result, ReverseBox) and result.trace is trace
+        out = result.value if traced else result
+        value = concrete(out)
+        structured = isinstance(out, (tuple, list, dict))
+        shape = f"a {type(out).__name__}" if structured else np.shape(value)
+        dtype = getattr(value, "dtype", None)
+        if structured or shape not in ((), (1,)):
             raise TypeError(
                 f"grad requires a function with a scalar output, but it returned shape {shape}: "
                 f"reduce it (e.g. .sum() or .mean()), or use jacobian / vjp for vector outputs"
@@ -183,7 +209,8 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
                 f"grad requires a real floating scalar output; got dtype {dtype}. For complex "
                 f"outputs take .real or abs() first, or use vjp"
             )
-        gradients = vjp_fun(_ones_like(out))
+        grads = backpropagate([(result.node, _ones_like(out))]) if traced else {}
+        gradients = _gradients(boxes, leaves, treedef, grads)
         gradient = gradients[0] if isinstance(argnums, int) else gradients
         value = (out, aux) if has_aux else out
         return value, gradient

@@ -7,6 +7,7 @@ broadcast dimensions (``reverse.fit_to``) for every rule alike.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,14 @@ transpose = defrule(
 
 
 def _broadcast_impl(x: Any, shape: Any = None) -> Any:
-    return x if x.shape == shape else np.broadcast_to(x, shape)
+    if x.shape == shape:
+        return x
+    if isinstance(x, (np.ndarray, np.generic)) and math.prod(shape) <= 4096:
+        # np.broadcast_to costs microseconds of Python; for small arrays a copy is cheaper
+        out = np.empty(shape, dtype=x.dtype)
+        out[...] = x
+        return out
+    return np.broadcast_to(x, shape)
 
 
 broadcast_to = defrule(
