@@ -15,6 +15,7 @@ scikit-learn's package. Files are read without pickle (``allow_pickle=False``).
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -246,7 +247,7 @@ class Split(NamedTuple):
 def _split_counts(n: int, test: float, validation: float) -> tuple[int, int]:
     if not (0.0 <= test < 1.0 and 0.0 <= validation < 1.0 and test + validation < 1.0):
         raise ValueError(f"split: need 0 <= test, validation and test + validation < 1; got {test}, {validation}")
-    return int(round(n * test)), int(round(n * validation))
+    return math.ceil(n * test), math.ceil(n * validation)  # as scikit-learn rounds the held-out parts
 
 
 def split(

@@ -429,20 +429,35 @@ class _Pool2d(Module):
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
 
 
+    def pooled(self, x: Any, reduce: Any) -> Any:
+        """``reduce`` over each window. Non-overlapping windows (stride = kernel, no padding) are a
+        reshape to (N, C, H_out, kh, W_out, kw), whose backward pass is a reshape too."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if (kh, kw) != (sh, sw) or (ph, pw) != (0, 0) or x.ndim != 4:
+            return reduce(self.windows(x), axis=(4, 5))
+        n, c, h, w = x.shape
+        out_h, out_w = h // kh, w // kw
+        if out_h < 1 or out_w < 1:
+            raise ShapeError(f"{self.short_repr()}: input {x.shape} is smaller than the window {self.kernel_size}")
+        if (h, w) != (out_h * kh, out_w * kw):  # the last partial window is dropped, as in PyTorch
+            x = x[:, :, : out_h * kh, : out_w * kw]
+        return reduce(R.reshape(x, shape=(n, c, out_h, kh, out_w, kw)), axis=(3, 5))
+
+
 class MaxPool2d(_Pool2d):
     """The maximum of each window (padding never wins: it is -inf). Ties share the gradient."""
 
     fill = -np.inf
 
     def forward(self, x: Any) -> Any:
-        return R.max(self.windows(x), axis=(4, 5))
+        return self.pooled(x, R.max)
 
 
 class AvgPool2d(_Pool2d):
     """The mean of each window (zero padding counts, as PyTorch's default)."""
 
     def forward(self, x: Any) -> Any:
-        return R.mean(self.windows(x), axis=(4, 5))
+        return self.pooled(x, R.mean)
 
 
 class Flatten(Module):

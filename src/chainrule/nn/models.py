@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import init as initializers
-from .layers import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from .layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
 
 
 def small_cnn(
@@ -22,10 +22,13 @@ def small_cnn(
     image_size: tuple[int, int],
     num_classes: int,
     channels: Sequence[int] = (16, 32),
+    dropout: float = 0.0,
     rng: initializers.Rng = None,
     dtype: Any = np.float32,
 ) -> Sequential:
     """[Conv 3x3 (same padding) -> ReLU -> MaxPool 2x2] per entry of ``channels``, then Flatten -> Linear.
+
+    With ``dropout > 0`` a Dropout layer comes before the final Linear.
 
     Each block halves the image; on digits (8x8) two blocks leave 2x2 maps.
     """
@@ -38,5 +41,8 @@ def small_cnn(
             raise ValueError(f"small_cnn: a {image_size} image is too small for {len(channels)} pooling blocks")
         layers += [Conv2d(previous, count, 3, padding=1, rng=generator, dtype=dtype), ReLU(), MaxPool2d(2)]
         previous, height, width = count, height // 2, width // 2
-    layers += [Flatten(), Linear(previous * height * width, num_classes, rng=generator, dtype=dtype)]
+    layers.append(Flatten())
+    if dropout > 0:
+        layers.append(Dropout(dropout, rng=generator))
+    layers += [Linear(previous * height * width, num_classes, rng=generator, dtype=dtype)]
     return Sequential(layers)
