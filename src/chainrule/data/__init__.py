@@ -93,12 +93,12 @@ def load(name: str, dtype: Any = np.float32, images: bool = False) -> Dataset:
     >>> load("mnist")
     Traceback (most recent call last):
     ...
-    ValueError: unknown dataset 'mnist'; known datasets: breast_cancer, diabetes, digits, iris, wine (or a path to a .csv or .npz file)
+    ValueError: unknown dataset 'mnist'; known datasets: breast_cancer, diabetes, digits, iris, wine (or a .csv/.npz)
     """
     key = str(name).lower().replace("-", "_")
     if key not in DATASETS:
         raise ValueError(
-            f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))} (or a path to a .csv or .npz file)"
+            f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))} (or a .csv/.npz)"
         )
     loader, task = DATASETS[key]
     bunch = getattr(_sklearn_datasets(), loader)()

@@ -66,12 +66,17 @@ def _safetensors() -> Any:
 def _child_names(treedef: TreeDef) -> list[str]:
     kind, meta, children = treedef
     if isinstance(kind, type) and issubclass(kind, Module):
-        return list(meta[0])
+        return list(meta.names)
     if isinstance(kind, type) and issubclass(kind, dict):
         return [str(key) for key in meta]
     if isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_fields"):
         return list(kind._fields)
-    if meta is not None and isinstance(meta, tuple) and len(meta) == len(children) and all(isinstance(m, str) for m in meta):
+    if (
+        meta is not None
+        and isinstance(meta, tuple)
+        and len(meta) == len(children)
+        and all(isinstance(m, str) for m in meta)
+    ):
         return list(meta)  # dataclass field names
     return [str(i) for i in range(len(children))]
 
@@ -173,9 +178,13 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, str]]:
             header = handle.metadata() or {}
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except Exception as error:  # safetensors raises its own error types for a bad header
-        raise CheckpointError(f"{path!r} is not a readable safetensors checkpoint (truncated or corrupt?): {error}") from None
+        raise CheckpointError(
+            f"{path!r} is not a readable safetensors checkpoint (truncated or corrupt?): {error}"
+        ) from None
     if header.get("format") != FORMAT:
-        raise CheckpointError(f"{path!r} is a safetensors file but not a chainrule checkpoint (format {header.get('format')!r})")
+        raise CheckpointError(
+            f"{path!r} is a safetensors file but not a chainrule checkpoint (format {header.get('format')!r})"
+        )
     try:
         checksums = json.loads(header.get("checksums", "{}"))
     except json.JSONDecodeError as error:
@@ -203,7 +212,9 @@ def _check_tensor(path: str, name: str, stored: Any, expected: Any) -> None:
             f"(a checkpoint of a different architecture?)"
         )
     if stored.dtype != expected.dtype:
-        raise CheckpointError(f"{path!r}: tensor {name!r} has dtype {stored.dtype} but the model expects {expected.dtype}")
+        raise CheckpointError(
+            f"{path!r}: tensor {name!r} has dtype {stored.dtype} but the model expects {expected.dtype}"
+        )
 
 
 def _check_names(path: str, what: str, stored: set[str], expected: list[str]) -> None:

@@ -38,7 +38,9 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument("dataset", help="dataset name or path to a .csv/.npz file")
     train.add_argument("--model", choices=MODELS, default="mlp", help="architecture (default: mlp)")
-    train.add_argument("--hidden", default="128,64", help="hidden layer sizes for mlp, comma-separated (default: 128,64)")
+    train.add_argument(
+        "--hidden", default="128,64", help="hidden layer sizes for mlp, comma-separated (default: 128,64)"
+    )
     train.add_argument("--activation", default="relu", help="hidden activation for mlp (default: relu)")
     train.add_argument("--dropout", type=float, default=0.1, help="dropout after hidden layers (default: 0.1)")
     train.add_argument("--optimizer", default="adam", help="an optimizer of chainrule.optim (default: adam)")

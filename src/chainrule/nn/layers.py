@@ -252,10 +252,20 @@ class MLP(Sequential):
                 if dropout > 0:
                     layers.append(Dropout(dropout, rng=generator))
         super().__init__(layers)
-        self.sizes, self.activation, self.dropout, self.param_dtype = tuple(sizes), activation, float(dropout), _dtype_name(dtype)
+        self.sizes, self.activation, self.dropout, self.param_dtype = (
+            tuple(sizes),
+            activation,
+            float(dropout),
+            _dtype_name(dtype),
+        )
 
     def config(self) -> dict[str, Any]:
-        return {"sizes": list(self.sizes), "activation": self.activation, "dropout": self.dropout, "dtype": self.param_dtype}
+        return {
+            "sizes": list(self.sizes),
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "dtype": self.param_dtype,
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MLP:
@@ -266,6 +276,29 @@ class MLP(Sequential):
 
 
 # ---------------------------------------------------------------- regularisation, normalisation
+class RandomStream:
+    """A layer's own random generator, kept in the model's structure but not part of its identity.
+
+    Two models that differ only in where their dropout masks come from have the
+    same pytree structure (so an optimizer state made for one fits the other):
+    every RandomStream compares equal to every other.
+    """
+
+    __slots__ = ("generator",)
+
+    def __init__(self, generator: np.random.Generator) -> None:
+        self.generator = generator
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RandomStream)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "RandomStream()"
+
+
 class Dropout(Module):
     """Zeroes each entry with probability ``rate`` in training mode and scales the rest by 1/(1 - rate).
 
@@ -284,13 +317,13 @@ class Dropout(Module):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
-        self.generator = np.random.default_rng(initializers.as_rng(rng).integers(2**63))
+        self.stream = RandomStream(np.random.default_rng(initializers.as_rng(rng).integers(2**63)))
 
     def forward(self, x: Any) -> Any:
         if not self.training or self.rate == 0.0:
             return x
         value = concrete(x)
-        keep = self.generator.random(value.shape, dtype=np.float64) >= self.rate
+        keep = self.stream.generator.random(value.shape, dtype=np.float64) >= self.rate
         mask = keep.astype(value.dtype) * value.dtype.type(1.0 / (1.0 - self.rate))
         return R.multiply(x, mask)
 
@@ -427,7 +460,6 @@ class _Pool2d(Module):
 
     def config(self) -> dict[str, Any]:
         return {"kernel_size": list(self.kernel_size), "stride": list(self.stride), "padding": list(self.padding)}
-
 
     def pooled(self, x: Any, reduce: Any) -> Any:
         """``reduce`` over each window. Non-overlapping windows (stride = kernel, no padding) are a

@@ -52,24 +52,49 @@ def _is_child(value: Any) -> bool:
     return dtype is not None and hasattr(value, "shape") and dtype.kind in "fc"
 
 
-def _flatten_module(module: Module) -> tuple[list, tuple]:
+class ModuleMeta:
+    """The static part of a module's pytree structure: child names, configuration, mode.
+
+    Equality ignores the training flag: a model in evaluation mode has the same
+    structure as in training mode, so gradients and optimizer states made in
+    one mode fit the other. Unflattening still restores the mode.
+    """
+
+    __slots__ = ("names", "static", "training")
+
+    def __init__(self, names: tuple[str, ...], static: tuple, training: bool) -> None:
+        self.names, self.static, self.training = names, static, training
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, ModuleMeta) and self.names == other.names and self.static == other.static
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.names)
+
+    def __repr__(self) -> str:
+        return f"ModuleMeta(children={self.names}, training={self.training})"
+
+
+def _flatten_module(module: Module) -> tuple[list, ModuleMeta]:
     state = module.__dict__
     meta = state.get(_META)
     if meta is None:  # computed once, then kept until a static attribute changes (see __setattr__)
         names = state.get(_CHILDREN, ())
-        hidden = (_CHILDREN, _META)
+        hidden = (_CHILDREN, _META, "training")
         static = tuple((key, value) for key, value in state.items() if key not in hidden and key not in names)
-        meta = state[_META] = (names, static)
-    return [state[name] for name in meta[0]], meta
+        meta = state[_META] = ModuleMeta(names, static, state.get("training", True))
+    return [state[name] for name in meta.names], meta
 
 
-def _unflatten_module(cls: type, meta: tuple, children: list) -> Module:
-    names, static = meta
+def _unflatten_module(cls: type, meta: ModuleMeta, children: list) -> Module:
     module = object.__new__(cls)
     state = module.__dict__
-    state.update(static)
-    state.update(zip(names, children))
-    state[_CHILDREN] = names
+    state.update(meta.static)
+    state.update(zip(meta.names, children))
+    state["training"] = meta.training
+    state[_CHILDREN] = meta.names
     state[_META] = meta
     return module
 

@@ -36,7 +36,9 @@ def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-def _windows_impl(x: Any, kernel: Pair = (1, 1), stride: Pair = (1, 1), padding: Pair = (0, 0), fill: float = 0.0) -> Any:
+def _windows_impl(
+    x: Any, kernel: Pair = (1, 1), stride: Pair = (1, 1), padding: Pair = (0, 0), fill: float = 0.0
+) -> Any:
     padded = _pad(x, padding, fill)
     views = sliding_window_view(padded, kernel, axis=(2, 3))  # (N, C, H', W', kh, kw), no copy
     return views[:, :, :: stride[0], :: stride[1]]

@@ -361,7 +361,9 @@ def fit(
                     history.stopped_early = True
                     break
     finally:
-        display.close(f"early stop after epoch {len(history)}; best epoch {history.best_epoch}" if history.stopped_early else None)
+        display.close(
+            f"early stop after epoch {len(history)}; best epoch {history.best_epoch}" if history.stopped_early else None
+        )
     _copy_into(model, best_params if best_params is not None else params)
     if best_params is None:
         history.best_epoch = len(history) if history.epochs else None
@@ -413,7 +415,6 @@ def evaluate(
         result["accuracy"] = float(np.mean(predicted == labels)) if len(labels) else math.nan
         result["confusion_matrix"] = confusion_matrix(labels, predicted, classes)
     else:
-
         result["mse"] = mean_squared_error(targets, output)
         result["mae"] = mean_absolute_error(targets, output)
         result["r2"] = r2_score(targets, output)
