@@ -33,7 +33,13 @@ def same_bits(a, b) -> bool:
 def test_round_trip_is_bit_exact_with_optimizer_state(tmp_path, rng):
     model, opt, state = trained_a_little(rng)
     path = tmp_path / "model.safetensors"
-    nn.save(path, model, state, metadata={"epochs": 3, "note": "test"}, extra={"input_mean": np.arange(5.0)})
+    nn.save(
+        path,
+        model,
+        state,
+        metadata={"epochs": 3, "note": "test"},
+        extra={"input_mean": np.arange(5.0), "scale": np.float32(2.5)},
+    )
     restored = nn.load(path, optimizer_state=opt.init(nn.MLP([5, 8, 3], activation="tanh", dropout=0.1, rng=9)))
     assert restored.model.describe() == model.describe()
     for (name, a), b in zip(model.parameters().items(), restored.model.parameters().values()):
@@ -44,7 +50,8 @@ def test_round_trip_is_bit_exact_with_optimizer_state(tmp_path, rng):
     assert all(same_bits(a, b) for a, b in zip(original_leaves, restored_leaves))
     assert restored.optimizer_state.step == 3 and isinstance(restored.optimizer_state.step, int)
     assert restored.metadata == {"epochs": 3, "note": "test"}
-    np.testing.assert_array_equal(restored.extra["input_mean"], np.arange(5.0))
+    assert same_bits(restored.extra["input_mean"], np.arange(5.0))
+    assert same_bits(restored.extra["scale"], np.asarray(np.float32(2.5)))  # 0-d stays 0-d
     # training resumes from the restored state exactly as it would have continued
     x, y = rng.standard_normal((4, 5)).astype(np.float32), np.array([0, 1, 2, 0])
     grads = cr.grad(lambda m: nn.cross_entropy(m.eval()(x), y))(model.eval())

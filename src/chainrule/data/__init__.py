@@ -97,9 +97,7 @@ def load(name: str, dtype: Any = np.float32, images: bool = False) -> Dataset:
     """
     key = str(name).lower().replace("-", "_")
     if key not in DATASETS:
-        raise ValueError(
-            f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))} (or a .csv/.npz)"
-        )
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))} (or a .csv/.npz)")
     loader, task = DATASETS[key]
     bunch = getattr(_sklearn_datasets(), loader)()
     x = np.asarray(bunch.data, dtype=dtype)

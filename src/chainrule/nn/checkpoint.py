@@ -106,11 +106,12 @@ def _as_tensor(name: str, value: Any) -> Any:
     array = np.asarray(concrete(value))
     if array.dtype.kind not in "biufc" or array.dtype.kind == "c":
         raise CheckpointError(f"save: {name!r} has dtype {array.dtype}; checkpoints hold bool, int and float tensors")
-    return np.ascontiguousarray(array)
+    # (not np.ascontiguousarray: it turns a 0-d array into shape (1,), breaking the round trip)
+    return array if array.flags.c_contiguous else array.copy(order="C")
 
 
 def _checksum(array: Any) -> str:
-    return f"{zlib.crc32(np.ascontiguousarray(array).view(np.uint8).ravel()):08x}"
+    return f"{zlib.crc32(np.ascontiguousarray(array).view(np.uint8)):08x}"
 
 
 def save(

@@ -26,6 +26,9 @@ from .module import Module, ShapeError
 from .train import evaluate, fit
 
 MODELS = ("mlp", "cnn", "linear")
+# Learning rates that train these small networks well, per optimizer, when --lr is not given.
+DEFAULT_LR = {"adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3, "sgd": 0.05, "gd": 0.05, "momentum": 0.02,
+              "nesterov": 0.02, "adagrad": 0.05}  # fmt: skip
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +47,10 @@ def register(subparsers: Any) -> None:
     train.add_argument("--activation", default="relu", help="hidden activation for mlp (default: relu)")
     train.add_argument("--dropout", type=float, default=0.1, help="dropout after hidden layers (default: 0.1)")
     train.add_argument("--optimizer", default="adam", help="an optimizer of chainrule.optim (default: adam)")
-    train.add_argument("--lr", type=float, default=None, help="learning rate (default: the optimizer's)")
+    train.add_argument("--lr", type=float, default=None, help="learning rate (default: 2e-3 for adam, 0.05 for sgd)")
+    train.add_argument(
+        "--schedule", default="cosine", help="learning-rate schedule: constant, step, exponential, cosine (default)"
+    )
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--label-smoothing", type=float, default=0.1, help="for classification (default: 0.1)")
@@ -99,6 +105,19 @@ def _build(args: argparse.Namespace, dataset: datasets.Dataset, outputs: int) ->
     hidden = [] if args.model == "linear" else [int(h) for h in args.hidden.split(",") if h.strip()]
     dropout = args.dropout if hidden else 0.0
     return MLP([dataset.num_features, *hidden, outputs], activation=args.activation, dropout=dropout, rng=args.seed)
+
+
+def _optimizer(args: argparse.Namespace, examples: int) -> Any:
+    from .. import optim  # noqa: PLC0415  (a sibling feature area)
+
+    name = args.optimizer.lower()
+    factory = optim.FACTORIES.get(name)
+    if factory is None or name == "newton":
+        known = ", ".join(sorted(set(optim.FACTORIES) - {"newton"}))
+        raise ValueError(f"unknown optimizer {args.optimizer!r} for training; choose one of {known}")
+    lr = args.lr if args.lr is not None else DEFAULT_LR.get(name, 1e-3)
+    total_steps = max(args.epochs * -(-examples // args.batch_size), 1)
+    return factory(lr=optim.schedules.get(args.schedule, lr, total_steps))
 
 
 def _loss(task: str, label_smoothing: float) -> Any:
@@ -164,8 +183,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{dataset.name}: {len(parts.train.x)} train / {len(parts.test.x)} test examples; model {args.model}, "
           f"{model.num_parameters():,} parameters")  # fmt: skip
     history = fit(
-        model, (parts.train.x - mean) / scale, y_train, loss=loss, task=dataset.task, optimizer=args.optimizer,
-        lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
+        model, (parts.train.x - mean) / scale, y_train, loss=loss, task=dataset.task, optimizer=_optimizer(args, len(parts.train.x)),
+        epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
         patience=args.patience, seed=args.seed, progress=False if args.quiet else None,
     )  # fmt: skip
     result = _score(model, parts.test, extra, dataset.task)
@@ -176,7 +195,7 @@ def _train(args: argparse.Namespace) -> int:
         metadata = {
             "dataset": args.dataset, "task": dataset.task, "model": args.model, "images": args.model == "cnn",
             "split": split, "target": args.target, "epochs_run": len(history), "best_epoch": history.best_epoch,
-            "test_metrics": summary, "optimizer": args.optimizer, "lr": args.lr,
+            "test_metrics": summary, "optimizer": args.optimizer, "lr": args.lr, "schedule": args.schedule,
         }  # fmt: skip
         save(args.out, model, metadata=metadata, extra=extra)
         print(f"saved {args.out}")
@@ -216,6 +235,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     dataset = _load(args.dataset, target, images=bool(metadata.get("images")))
     datasets.check_finite(dataset.x, f"{dataset.name}: features")
     task = metadata.get("task", dataset.task)
+    expected_features = np.shape(checkpoint.extra["input_mean"])
+    if expected_features and tuple(dataset.x.shape[1:]) != expected_features:
+        raise ShapeError(
+            f"the checkpoint's model does not fit {dataset.name!r}: it was trained on examples of shape "
+            f"{expected_features}, {dataset.name!r} has {tuple(dataset.x.shape[1:])}"
+        )
     if args.split == "all":
         part = datasets.XY(dataset.x, dataset.y)
     else:
