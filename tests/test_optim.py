@@ -176,7 +176,7 @@ def test_schedules_exact_values():
     w = schedules.linear_warmup(1.0, warmup_steps=4, start_lr=0.2)
     assert np.allclose([w(0), w(1), w(2), w(4), w(50)], [0.2, 0.4, 0.6, 1.0, 1.0], rtol=1e-15)
     wc = schedules.linear_warmup(schedules.cosine(1.0, total_steps=4), warmup_steps=2)
-    assert [wc(0), wc(1), wc(2), wc(4), wc(6)] == [0.0, 0.5, 1.0, 0.5, 0.0]
+    assert [wc(0), wc(1), wc(2), wc(4), wc(6)] == [0.5, 0.75, 1.0, 0.5, 0.0]  # starts at lr / warmup_steps
 
 
 @pytest.mark.parametrize(
@@ -233,14 +233,14 @@ def test_nonfinite_gradient_stops_with_the_step(bad):
     state = opt.init(params)
     params, state = opt.update(params, {"w": np.ones(2)}, state)
     kind = "NaN" if np.isnan(bad) else "inf"
-    with pytest.raises(cr.optim.DivergenceError, match=rf"gradient contains {kind} at step 1 \(in \['w'\]") as info:
+    with pytest.raises(cr.optim.DivergenceError, match=rf"gradient holds {kind} at step 1 \(in \['w'\]") as info:
         opt.update(params, {"w": np.array([1.0, bad])}, state)
     assert info.value.step == 1
 
 
 def test_overflowing_parameters_stop_with_the_step():
     opt = cr.optim.sgd(lr=1e300)
-    with pytest.raises(cr.optim.DivergenceError, match="updated parameters contains inf at step 0"):
+    with pytest.raises(cr.optim.DivergenceError, match="updated parameters hold inf at step 0"):
         opt.update(np.array([1.0]), np.array([-1e300]), opt.init(np.array([1.0])))
 
 
@@ -269,7 +269,9 @@ def test_any_pytree_and_float32_are_kept():
     opt = cr.optim.adam(lr=0.5)
     new, state = opt.update(params, grads, opt.init(params))
     assert isinstance(new["layer"], Layer) and isinstance(new["pair"], Pair)
-    assert new["layer"].weight.dtype == np.float32 and state.slots["m"]["layer"].bias.dtype == np.float32
+    assert new["layer"].weight.dtype == np.float32 and all(
+        m.dtype == np.asarray(p).dtype for m, p in zip(state.slots["m"], cr.tree_leaves(params))
+    )
     assert np.allclose(new["layer"].weight, 0.5) and np.allclose(new["pair"].second[0], 1.5)
     assert params["layer"].weight.tolist() == [[1.0, 1.0], [1.0, 1.0]]  # the inputs are not modified
 
@@ -320,6 +322,17 @@ def test_newton_class_in_place():
     opt = cr.optim.Newton(params, f)
     opt.step(cr.grad(f)(params))
     assert np.allclose(params["x"], np.linalg.solve(matrix, np.ones(2)))
+
+
+def test_parameters_from_a_generator_or_dict_values():
+    named = {"a": cr.tensor([1.0], requires_grad=True), "b": cr.tensor([2.0], requires_grad=True)}
+    for params in (named.values(), (t for t in named.values()), named):
+        opt = cr.optim.SGD(params, lr=0.25)
+        opt.zero_grad()
+        (named["a"] * named["b"]).sum().backward()  # d/da = b, d/db = a
+        before = [t.item() for t in named.values()]
+        opt.step()
+        assert [t.item() for t in named.values()] == [before[0] - 0.25 * before[1], before[1] - 0.25 * before[0]]
 
 
 def test_unused_tensors_are_left_alone_and_zero_grad_clears():
@@ -380,3 +393,35 @@ def test_gd_on_a_strongly_convex_quadratic_converges_at_the_predicted_linear_rat
     assert errors[-1] < 1e-8 * errors[0]
     assert np.all(errors[1:] <= rate * errors[:-1] + 1e-14)  # never slower than the bound (up to rounding)
     assert np.allclose(errors[61:71] / errors[60:70], rate, rtol=1e-9)  # and the slowest mode sets the pace
+
+
+# ---------------------------------------------------------------- PyTorch as an oracle, where installed
+
+TORCH_TWINS = [
+    ("sgd", dict(lr=0.1), "SGD", dict(lr=0.1)),
+    ("sgd", dict(lr=0.1, momentum=0.9, weight_decay=0.01), "SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    ("nesterov", dict(lr=0.05, beta=0.8), "SGD", dict(lr=0.05, momentum=0.8, nesterov=True)),
+    ("adagrad", dict(lr=0.3, initial_accumulator=0.1), "Adagrad", dict(lr=0.3, initial_accumulator_value=0.1)),
+    ("rmsprop", dict(lr=0.01, rho=0.9, eps=1e-6), "RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6)),
+    ("adam", dict(lr=0.05, weight_decay=0.1), "Adam", dict(lr=0.05, weight_decay=0.1)),
+    ("adamw", dict(lr=0.05, beta2=0.99, weight_decay=0.1), "AdamW", dict(lr=0.05, betas=(0.9, 0.99), weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize(("ours", "our_settings", "theirs", "their_settings"), TORCH_TWINS)
+def test_trajectories_match_torch_optim(ours, our_settings, theirs, their_settings):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    matrix, start = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    loss = lambda w: (cr.tanh(matrix @ w) ** 2).sum() + (w**4).sum()
+    opt = getattr(cr.optim, ours)(**our_settings)
+    w, state = start.copy(), opt.init(start)
+    twin = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    torch_opt = getattr(torch.optim, theirs)([twin], **their_settings)
+    torch_matrix = torch.tensor(matrix)
+    for _ in range(12):
+        w, state = opt.update(w, cr.grad(loss)(w), state)
+        torch_opt.zero_grad()
+        ((torch.tanh(torch_matrix @ twin) ** 2).sum() + (twin**4).sum()).backward()
+        torch_opt.step()
+    assert np.allclose(w, twin.detach().numpy(), rtol=1e-12, atol=1e-14)

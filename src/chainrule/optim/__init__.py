@@ -22,7 +22,7 @@ implementation per algorithm, usable two ways:
 
 from __future__ import annotations
 
-from . import schedules
+from . import functions, schedules
 from .algorithms import (
     FACTORIES,
     HessianError,
@@ -47,6 +47,7 @@ from .base import (
     clip_by_global_norm,
     global_norm,
 )  # fmt: skip
+from .minimize import METHODS, History, MinimizeResult, StepInfo, minimize
 from .training import SGD, Adagrad, Adam, AdamW, InPlaceOptimizer, Newton, RMSProp, RMSprop
 
 __all__ = [
@@ -58,7 +59,10 @@ __all__ = [
     "DivergenceError",
     "GradientTransform",
     "HessianError",
+    "History",
     "InPlaceOptimizer",
+    "METHODS",
+    "MinimizeResult",
     "Newton",
     "Optimizer",
     "OptimizerState",
@@ -71,12 +75,15 @@ __all__ = [
     "add_weight_decay",
     "chain",
     "clip_by_global_norm",
+    "functions",
     "gd",
     "global_norm",
+    "minimize",
     "momentum",
     "nesterov",
     "newton",
     "rmsprop",
     "schedules",
     "sgd",
+    "StepInfo",
 ]

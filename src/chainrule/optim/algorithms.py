@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..tracer import concrete
 from ..transforms import hessian
 from ..tree import TreeDef, tree_unflatten
 from .base import Optimizer, Rule, check_hyperparameter
@@ -148,25 +149,54 @@ class NewtonRule(Rule):
         matrix, view = self.hessian_matrix(param_leaves, treedef)
         gradient = view.ravel_leaves(grad_leaves)
         if self.damping == "auto":
-            eigenvalues = np.linalg.eigvalsh(matrix)
-            # Levenberg-style: the smallest shift that leaves the matrix safely positive definite.
-            floor = 1e-8 * max(1.0, float(np.abs(eigenvalues).max(initial=0.0)))
-            matrix = matrix + max(0.0, floor - float(eigenvalues.min(initial=0.0))) * np.eye(view.size)
-        elif self.damping:
-            matrix = matrix + self.damping * np.eye(view.size)
+            point = view.ravel_leaves(param_leaves)
+            step_vector = self._safeguarded_step(
+                matrix, gradient, point, lambda v: tree_unflatten(treedef, view.unravel_leaves(v))
+            )
+        else:
+            if self.damping:
+                matrix = matrix + self.damping * np.eye(view.size)
+            self._check_positive_definite(matrix, step)
+            step_vector = np.linalg.solve(matrix, gradient)
+        return [d.astype(view.dtypes[i], copy=False) for i, d in enumerate(view.unravel_leaves(step_vector))], []
+
+    @staticmethod
+    def _check_positive_definite(matrix: np.ndarray, step: int) -> None:
         eigenvalues = np.linalg.eigvalsh(matrix)
         # Below this the matrix is singular to working precision and the solve would be noise.
-        threshold = view.size * np.finfo(float).eps * max(1.0, float(np.abs(eigenvalues).max(initial=0.0)))
+        threshold = len(matrix) * np.finfo(float).eps * max(1.0, float(np.abs(eigenvalues).max(initial=0.0)))
         smallest = float(eigenvalues.min(initial=1.0))
         if smallest <= threshold:
             what = "singular" if abs(smallest) <= threshold else "indefinite"
             raise HessianError(
-                f"newton: at step {step} the Hessian ({view.size}x{view.size}) is {what} (smallest eigenvalue "
+                f"newton: at step {step} the Hessian ({len(matrix)}x{len(matrix)}) is {what} (smallest eigenvalue "
                 f"{smallest:.3g}), so the Newton step would not go downhill. Use newton(fun, damping='auto') "
-                f"for a damped step (H + mu I), a fixed damping=..., or a first-order method"
+                f"for a safeguarded step, a fixed damping=mu (H + mu I), or a first-order method"
             )
-        step_vector = np.linalg.solve(matrix, gradient)
-        return [d.astype(view.dtypes[i], copy=False) for i, d in enumerate(view.unravel_leaves(step_vector))], []
+
+    def _safeguarded_step(
+        self, matrix: np.ndarray, gradient: np.ndarray, point: np.ndarray, rebuild: Callable[[np.ndarray], Any]
+    ) -> np.ndarray:
+        """Saddle-free Newton with backtracking: |H|^-1 g, shortened until f decreases enough.
+
+        Negative curvature is turned into positive curvature of the same size (so
+        the step goes downhill and keeps a sensible length), near-zero curvature is
+        floored, and the step is halved until the Armijo condition holds. Near a
+        minimum, where H is positive definite and the full step is accepted, this
+        is plain Newton with its quadratic convergence.
+        """
+        eigenvalues, vectors = np.linalg.eigh(matrix)
+        floor = 1e-8 * max(1.0, float(np.abs(eigenvalues).max(initial=0.0)))
+        direction = vectors @ ((vectors.T @ gradient) / np.maximum(np.abs(eigenvalues), floor))
+        value = float(np.real(concrete(self.fun(rebuild(point)))))
+        slope = float(gradient @ direction)  # > 0: f decreases along -direction
+        fraction = 1.0
+        for _ in range(60):
+            trial = float(np.real(concrete(self.fun(rebuild(point - fraction * direction)))))
+            if math.isfinite(trial) and trial <= value - 1e-4 * fraction * slope:
+                break
+            fraction /= 2
+        return fraction * direction
 
 
 # ---------------------------------------------------------------- factories
@@ -181,7 +211,7 @@ def sgd(
 ) -> Optimizer:
     """Stochastic gradient descent: ``params - lr * grad`` (with optional momentum).
 
-    On the full dataset it is plain gradient descent (``gd`` is the same function).
+    On the full dataset it is plain gradient descent (``gd`` is the same algorithm).
 
     >>> import numpy as np
     >>> opt = sgd(lr=0.5)
@@ -194,7 +224,12 @@ def sgd(
     return Optimizer(rule, lr, weight_decay=weight_decay, clip_norm=clip_norm, check_finite=check_finite)
 
 
-gd = sgd
+def gd(lr: Any = 0.01, momentum: float = 0.0, nesterov: bool = False, **options: Any) -> Optimizer:
+    """Gradient descent: ``sgd`` under the name a learner expects (the same algorithm, full-batch use)."""
+    optimizer = sgd(lr, momentum, nesterov, **options)
+    if not momentum:
+        optimizer.name = "gd"
+    return optimizer
 
 
 def momentum(lr: Any = 0.01, beta: float = 0.9, **options: Any) -> Optimizer:
@@ -250,9 +285,10 @@ def newton(fun: Callable[[Any], Any], lr: Any = 1.0, damping: float | str | None
     is built with ``cr.hessian`` (n forward-over-reverse passes, an n x n matrix),
     so keep n in the hundreds. With ``damping=None`` a Hessian that is not
     positive definite raises :class:`HessianError`; ``damping=mu`` adds ``mu I``;
-    ``damping="auto"`` adds the smallest shift that makes it positive definite
-    (Levenberg style), which turns the step toward gradient descent where the
-    objective is not convex.
+    ``damping="auto"`` takes a safeguarded step: the Hessian's eigenvalues are
+    replaced by their absolute values (floored at 1e-8 of the largest), so the
+    step always goes downhill, and the step is halved until f decreases enough
+    (Armijo backtracking on ``fun``). Near a minimum that is plain Newton.
 
     >>> import numpy as np
     >>> f = lambda x: (x[0] - 1.0) ** 2 + 10.0 * (x[1] + 2.0) ** 2   # a quadratic: one step

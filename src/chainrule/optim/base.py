@@ -49,7 +49,8 @@ class OptimizerState(NamedTuple):
     """What an optimizer carries between updates (a pytree, so it can be saved).
 
     ``step`` counts the updates applied so far; ``slots`` maps each per-parameter
-    state name (e.g. ``"m"``, ``"v"`` for Adam) to a pytree shaped like the params.
+    state name (e.g. ``"m"``, ``"v"`` for Adam) to a list with one array per
+    parameter leaf, in the params' flattening order (``cr.tree_leaves(params)``).
     """
 
     step: int
@@ -122,8 +123,9 @@ def find_nonfinite(leaves: Sequence[Any]) -> int | None:
 def divergence_message(what: str, leaves: Sequence[Any], index: int, treedef: TreeDef, step: int, who: str) -> str:
     path = leaf_paths(treedef)[index]
     kind = _nonfinite_kind(leaves[index])
+    verb = "hold" if what.endswith("s") else "holds"
     return (
-        f"{who}: the {what} contains {kind} at step {step} (in {path}, shape {np.shape(leaves[index])}); "
+        f"{who}: the {what} {verb} {kind} at step {step} (in {path}, shape {np.shape(leaves[index])}); "
         f"the iteration diverged. Lower the learning rate, clip the gradients (clip_norm=...), "
         f"or check the objective for log(0), 0/0 or overflow"
     )
@@ -293,8 +295,7 @@ class Optimizer:
     ) -> None:
         self.rule = rule
         self.name = rule.name
-        self.lr = lr
-        self.learning_rate(0)  # refuse a bad lr (or schedule) now, not at step 1000
+        self.lr = lr  # checked by the setter: a bad lr (or schedule) is refused now, not at step 1000
         self.weight_decay = check_hyperparameter(weight_decay, "weight_decay", rule.name, 0.0, math.inf)
         self.decoupled_weight_decay = decoupled_weight_decay
         self.clip_norm = clip_norm
@@ -307,15 +308,29 @@ class Optimizer:
         self.check_finite = check_finite
 
     # ----- learning rate
+    @property
+    def lr(self) -> Any:
+        """The learning rate: a positive number or a schedule ``step -> lr``; assigning checks it."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        if callable(value):
+            check_learning_rate(value(0), f"{self.name} (schedule {value!r})", 0)
+            self._lr, self._constant_lr = value, None
+        else:
+            self._constant_lr = check_learning_rate(value, self.name)
+            self._lr = value
+
     def learning_rate(self, step: int) -> float:
         """The learning rate used by update number ``step`` (0-based)."""
-        if callable(self.lr):
-            return check_learning_rate(self.lr(step), f"{self.name} (schedule {self.lr!r})", step)
-        return check_learning_rate(self.lr, self.name)
+        if self._constant_lr is not None:
+            return self._constant_lr
+        return check_learning_rate(self._lr(step), f"{self.name} (schedule {self._lr!r})", step)
 
     # ----- the functional API
     def init(self, params: Any) -> OptimizerState:
-        """The state before the first update: step 0 and zeroed slots shaped like ``params``."""
+        """The state before the first update: step 0 and zeroed slots, one array per parameter leaf."""
         leaves, treedef = tree_flatten(params)
         leaves = [_as_param_leaf(x) for x in leaves]
         for i, leaf in enumerate(leaves):
@@ -325,10 +340,7 @@ class Optimizer:
                     f"{self.name}.init: parameter {leaf_paths(treedef)[i]} has dtype {dtype} "
                     f"(type {type(leaf).__name__}); optimizers update floating arrays: convert it, e.g. x.astype(float)"
                 )
-        slots = {
-            name: tree_unflatten(treedef, [self.rule.slot_init(name, p) for p in leaves]) for name in self.rule.slots
-        }
-        return OptimizerState(0, slots)
+        return OptimizerState(0, {name: [self.rule.slot_init(name, p) for p in leaves] for name in self.rule.slots})
 
     def update(self, params: Any, grads: Any, state: OptimizerState) -> tuple[Any, OptimizerState]:
         """One step: returns ``(new_params, new_state)``.
@@ -346,33 +358,28 @@ class Optimizer:
         param_leaves = [_as_param_leaf(x) for x in param_leaves]
         grad_leaves = [concrete(g) for g in grad_leaves]
         check_same_shapes(param_leaves, grad_leaves, treedef, who)
+        slot_leaves = [state.slots[name] for name in self.rule.slots]
+        if any(len(leaves) != len(param_leaves) for leaves in slot_leaves):
+            raise ValueError(f"{who}: the state was made for other parameters; call {self.name}.init(params) again")
         step = state.step
-        if self.check_finite:
-            bad = find_nonfinite(grad_leaves)
-            if bad is not None:
-                raise DivergenceError(divergence_message("gradient", grad_leaves, bad, treedef, step, who), step)
+        lr = self.learning_rate(step)
+        original_grads = grad_leaves
         for transform in self.transforms:
             grad_leaves = transform.apply(grad_leaves, param_leaves)
-        slot_leaves = []
-        for name in self.rule.slots:
-            leaves, slot_def = tree_flatten(state.slots[name])
-            if slot_def != treedef:
-                raise ValueError(f"{who}: the state was made for other parameters: {self.name}.init(params) again")
-            slot_leaves.append(leaves)
-        lr = self.learning_rate(step)
         directions, new_slot_leaves = self.rule.directions(grad_leaves, slot_leaves, step, param_leaves, treedef)
         if self.decoupled_weight_decay and self.weight_decay:
             decay = 1.0 - lr * self.weight_decay  # AdamW: shrink the weights, apart from the gradient step
             new_params = [p * decay - lr * d for p, d in zip(param_leaves, directions)]
         else:
             new_params = [p - lr * d for p, d in zip(param_leaves, directions)]
-        if self.check_finite:
-            bad = find_nonfinite(new_params)
-            if bad is not None:
-                raise DivergenceError(
-                    divergence_message("updated parameters", new_params, bad, treedef, step, who), step
-                )
-        new_slots = {name: tree_unflatten(treedef, leaves) for name, leaves in zip(self.rule.slots, new_slot_leaves)}
+        # One check per step: NaN or inf anywhere upstream (gradient, slots) shows up in the new parameters;
+        # only then look for where it came from, so the message names the cause.
+        if self.check_finite and find_nonfinite(new_params) is not None:
+            bad = find_nonfinite(original_grads)
+            what, leaves = ("gradient", original_grads) if bad is not None else ("updated parameters", new_params)
+            index = bad if bad is not None else find_nonfinite(new_params)
+            raise DivergenceError(divergence_message(what, leaves, index, treedef, step, who), step)
+        new_slots = dict(zip(self.rule.slots, new_slot_leaves))
         return tree_unflatten(treedef, new_params), OptimizerState(step + 1, new_slots)
 
     def __repr__(self) -> str:

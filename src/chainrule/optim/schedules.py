@@ -8,9 +8,9 @@ warms up for 100 steps, then runs the cosine from its start.
 >>> s = schedules.step(1.0, step_size=10, gamma=0.5)
 >>> [s(0), s(9), s(10), s(25)]
 [1.0, 1.0, 0.5, 0.25]
->>> w = schedules.linear_warmup(0.1, warmup_steps=4)
+>>> w = schedules.linear_warmup(0.4, warmup_steps=4)
 >>> [round(w(k), 3) for k in range(6)]
-[0.0, 0.025, 0.05, 0.075, 0.1, 0.1]
+[0.1, 0.175, 0.25, 0.325, 0.4, 0.4]
 """
 
 from __future__ import annotations
@@ -130,16 +130,20 @@ class linear_warmup(Schedule):
     """Rise linearly from ``start_lr`` to ``lr`` over ``warmup_steps``, then follow ``lr``.
 
     ``lr`` may itself be a schedule; after the warm-up it is called with the
-    steps counted from the end of the warm-up.
+    steps counted from the end of the warm-up. ``start_lr`` defaults to
+    ``lr / warmup_steps`` (one step's worth of the ramp), so the first update
+    already moves: optimizers refuse a learning rate of 0.
 
     >>> s = linear_warmup(cosine(1.0, total_steps=10), warmup_steps=5)
     >>> s(0), s(5), s(10)
-    (0.0, 1.0, 0.5)
+    (0.2, 1.0, 0.5)
     """
 
-    def __init__(self, lr: float | Callable[[int], float], warmup_steps: int, start_lr: float = 0.0) -> None:
+    def __init__(self, lr: float | Callable[[int], float], warmup_steps: int, start_lr: float | None = None) -> None:
         self.lr = lr if callable(lr) else check_positive(lr, "lr", "schedules.linear_warmup", "0.1")
         self.warmup_steps = _check_count(warmup_steps, "warmup_steps", "schedules.linear_warmup")
+        if start_lr is None:
+            start_lr = _value_of(self.lr, 0) / self.warmup_steps
         self.start_lr = check_hyperparameter(start_lr, "start_lr", "schedules.linear_warmup", 0.0, math.inf)
 
     def __call__(self, step: int) -> float:

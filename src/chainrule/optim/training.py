@@ -28,7 +28,7 @@ into the parameters *in place*. ``params`` is either
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -58,8 +58,8 @@ class InPlaceOptimizer:
         who = type(self).__name__
         if isinstance(params, Tensor):
             params = [params]
-        elif isinstance(params, (Iterator, Iterable)) and not isinstance(params, (list, tuple, dict, np.ndarray)):
-            params = list(params)  # a generator such as model.parameters().values()
+        elif not hasattr(params, "dtype") and isinstance(params, Iterable) and tree_flatten(params)[1].kind is None:
+            params = list(params)  # not a pytree but iterable: a generator, model.parameters().values(), ...
         leaves, self._treedef = tree_flatten(params)
         if not leaves:
             raise ValueError(f"{who}: got no parameters to optimize")
@@ -97,13 +97,7 @@ class InPlaceOptimizer:
 
     @lr.setter
     def lr(self, value: Any) -> None:
-        previous = self.optimizer.lr
-        self.optimizer.lr = value
-        try:
-            self.optimizer.learning_rate(self.state.step)
-        except (TypeError, ValueError):
-            self.optimizer.lr = previous
-            raise
+        self.optimizer.lr = value  # checked there; a refused value leaves the old one in place
 
     @property
     def step_count(self) -> int:
@@ -151,12 +145,11 @@ class InPlaceOptimizer:
 
     def _keep_slots(self, new_state: OptimizerState, unused: list[int]) -> OptimizerState:
         slots = {}
-        for name, tree in new_state.slots.items():
-            new_leaves, treedef = tree_flatten(tree)
-            old_leaves = tree_flatten(self.state.slots[name])[0]
+        for name, new_leaves in new_state.slots.items():
+            kept = list(new_leaves)
             for i in unused:
-                new_leaves[i] = old_leaves[i]
-            slots[name] = tree_unflatten(treedef, new_leaves)
+                kept[i] = self.state.slots[name][i]
+            slots[name] = kept
         return OptimizerState(new_state.step, slots)
 
     # ----- saving and restoring
@@ -164,7 +157,7 @@ class InPlaceOptimizer:
         """The step count and the slot arrays (flat lists per slot), for checkpoints."""
         return {
             "step": self.state.step,
-            "slots": {name: [np.array(x) for x in tree_flatten(tree)[0]] for name, tree in self.state.slots.items()},
+            "slots": {name: [np.array(x) for x in leaves] for name, leaves in self.state.slots.items()},
         }
 
     def load_state_dict(self, saved: dict) -> None:
@@ -180,7 +173,7 @@ class InPlaceOptimizer:
             shapes = [np.shape(x) for x in current["slots"][name]]
             if [np.shape(x) for x in leaves] != shapes:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: slot {name!r} has the wrong shapes")
-            slots[name] = tree_unflatten(self._treedef, [np.array(x) for x in leaves])
+            slots[name] = [np.array(x) for x in leaves]
         self.state = OptimizerState(int(saved["step"]), slots)
 
     def __repr__(self) -> str:
