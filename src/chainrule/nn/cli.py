@@ -182,10 +182,11 @@ def _train(args: argparse.Namespace) -> int:
     loss = _loss(dataset.task, args.label_smoothing if not regression else 0.0)
     print(f"{dataset.name}: {len(parts.train.x)} train / {len(parts.test.x)} test examples; model {args.model}, "
           f"{model.num_parameters():,} parameters")  # fmt: skip
+    optimizer = _optimizer(args, len(parts.train.x))
     history = fit(
-        model, (parts.train.x - mean) / scale, y_train, loss=loss, task=dataset.task, optimizer=_optimizer(args, len(parts.train.x)),
-        epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
-        patience=args.patience, seed=args.seed, progress=False if args.quiet else None,
+        model, (parts.train.x - mean) / scale, y_train, loss=loss, task=dataset.task, optimizer=optimizer,
+        epochs=args.epochs, batch_size=args.batch_size, validation_data=validation, patience=args.patience,
+        seed=args.seed, progress=False if args.quiet else None,
     )  # fmt: skip
     result = _score(model, parts.test, extra, dataset.task)
     print(f"held-out test ({len(parts.test.x)} examples):")
