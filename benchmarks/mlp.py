@@ -16,7 +16,10 @@ memory is the largest extra allocation during one step (``tracemalloc``, which
 sees NumPy's buffers), parameters excluded. Ratios are to raw NumPy, measured
 in the same run. Targets: large <= 1.10x, small <= 2x, memory <= 1.5x.
 
-Run: ``PYTHONPATH=src python benchmarks/mlp.py [--quick]``
+``--bars`` also trains the issue's accuracy-bar models (the configurations of
+tests/test_train.py) and prints held-out accuracy and training seconds.
+
+Run: ``PYTHONPATH=src python benchmarks/mlp.py [--quick] [--bars]``
 """
 
 from __future__ import annotations
@@ -120,7 +123,6 @@ def torch_step(sizes: list[int], x: np.ndarray, y: np.ndarray) -> Callable[[], f
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     layers: list = []
     source = nn.MLP(sizes, activation="tanh", rng=0)
     for layer in source.layers:
@@ -187,12 +189,83 @@ def check_same_loss(steps: dict[str, Callable[[], float]]) -> None:
             raise AssertionError(f"{name} computes loss {value}, raw NumPy {reference}: not the same step")
 
 
+# ---------------------------------------------------------------- the accuracy bars, timed
+def bar_runs() -> None:
+    from chainrule import data, optim
+
+    def split(name: str, images: bool = False) -> tuple:
+        dataset = data.load(name, images=images)
+        parts = data.split(dataset.x, dataset.y, test=0.2, seed=0)
+        if images:
+            mean, scale = parts.train.x.mean(), parts.train.x.std()
+            return (parts.train.x - mean) / scale, parts.train.y, (parts.test.x - mean) / scale, parts.test.y
+        x_train, x_test, _ = data.standardize(parts.train.x, parts.test.x)
+        return x_train, parts.train.y, x_test, parts.test.y
+
+    def cosine_adam(lr: float, epochs: int, examples: int) -> object:
+        return optim.adam(optim.schedules.cosine(lr, total_steps=epochs * -(-examples // 32)))
+
+    def smoothed(logits: object, labels: object) -> object:
+        return nn.cross_entropy(logits, labels, label_smoothing=0.1)
+
+    runs = [
+        ("digits MLP 64-256-128-10", "digits", False, 0.97,
+         lambda: nn.MLP([64, 256, 128, 10], dropout=0.2, rng=0), dict(loss=smoothed, epochs=30), (2e-3, 30)),
+        ("digits CNN (32, 64)", "digits", True, 0.98,
+         lambda: nn.small_cnn(1, (8, 8), 10, channels=(32, 64), rng=0), dict(loss=smoothed, epochs=20), (3e-3, 20)),
+        ("breast cancer logistic", "breast_cancer", False, 0.95, lambda: nn.Linear(30, 1, init="zeros", rng=0),
+         dict(loss="binary_cross_entropy_with_logits", lr=0.01, epochs=30), None),
+        ("iris MLP 4-16-3", "iris", False, 0.95, lambda: nn.MLP([4, 16, 3], activation="tanh", rng=0),
+         dict(lr=0.01, epochs=60, batch_size=16), None),
+    ]  # fmt: skip
+    print("accuracy bars (held-out 20%, seed 0):")
+    for label, name, images, bar, build, options, schedule in runs:
+        x_train, y_train, x_test, y_test = split(name, images)
+        model = build()
+        if schedule is not None:
+            options = dict(options, optimizer=cosine_adam(*schedule[:1], schedule[1], len(x_train)))
+        options.setdefault("task", "classification")
+        started = time.perf_counter()
+        nn.fit(model, x_train, y_train, progress=False, **options)
+        seconds = time.perf_counter() - started
+        loss = options["loss"] if isinstance(options.get("loss"), str) else "cross_entropy"
+        accuracy = nn.evaluate(model, x_test, y_test, loss=loss)["accuracy"]
+        verdict = "ok" if accuracy >= bar else "BELOW BAR"
+        print(f"  {label:<26} accuracy {accuracy:.4f} (bar {bar:.2f}, {verdict})   training {seconds:6.1f} s")
+
+
+def limit_threads(threads: int) -> str:
+    """The same thread budget for NumPy's BLAS and PyTorch, so neither's spinning threads slow the other."""
+    if threads <= 0:
+        return "library default threads"
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "threads not limited (threadpoolctl missing)"
+    threadpoolctl.threadpool_limits(limits=threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    return f"{threads} thread(s) for BLAS and PyTorch"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter measurements (a smoke run)")
+    parser.add_argument("--bars", action="store_true", help="also train and time the accuracy-bar models")
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="BLAS (and PyTorch) threads for every contender; 0 keeps the libraries' defaults (default: 1)",
+    )  # fmt: skip
     args = parser.parse_args()
+    limits = limit_threads(args.threads)
     seconds, repeats = (0.6, 3) if args.quick else (4.0, 7)
-    print(f"numpy {np.__version__}; times are ms per training step (median of {repeats}); ratio = vs raw NumPy\n")
+    print(
+        f"numpy {np.__version__}; {limits}; ms per training step (median of {repeats}); ratio = vs raw NumPy\n"
+    )
     targets = {"large": 1.10, "small": 2.0}
     for label, sizes, batch in [("large", [784, 512, 512, 10], 256), ("small", [64, 32, 10], 32)]:
         x, y = make_data(sizes, batch)
@@ -217,6 +290,8 @@ def main() -> None:
             memory_text = f"{memory / 2**20:8.2f} MiB ({memory / floor_memory:4.2f}x)" if memory else "   (not traced)"
             print(f"  {name:<24} {ms:9.3f} ms  {ms / floor_time:5.2f}x   peak {memory_text}")
         print()
+    if args.bars:
+        bar_runs()
 
 
 if __name__ == "__main__":

@@ -116,9 +116,13 @@ def test_softmax_cross_entropy_matches_the_definition(rng):
     np.testing.assert_allclose(softmax_cross_entropy(logits, targets), -(targets * log_softmax).sum(-1), rtol=1e-12)
 
 
-def test_softmax_cross_entropy_derivatives_second_order_both_modes(rng):
-    logits, targets = rng.standard_normal((3, 4)), rng.random((3, 4))
-    check_grads(softmax_cross_entropy, (logits, targets), order=2)
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_softmax_cross_entropy_derivatives_second_order_both_modes(rng, reduction):
+    logits, targets = rng.standard_normal((2, 3, 4)), rng.random((2, 3, 4))
+    check_grads(lambda z, p: softmax_cross_entropy(z, p, reduction=reduction), (logits, targets), order=2)
+    rows = softmax_cross_entropy(logits, targets)
+    reduced = {"none": rows, "sum": rows.sum(), "mean": rows.mean()}[reduction]
+    np.testing.assert_allclose(softmax_cross_entropy(logits, targets, reduction=reduction), reduced, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

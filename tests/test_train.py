@@ -137,6 +137,20 @@ def test_progress_prints_one_plain_line_per_epoch_when_not_a_terminal():
     assert "accuracy" in lines[0] and "samples/s" in lines[0]
 
 
+def test_progress_is_a_rich_bar_per_epoch_on_a_terminal():
+    pytest.importorskip("rich")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    x_train, y_train, _, _ = held_out("iris")
+    stream = Terminal()
+    nn.fit(nn.MLP([4, 8, 3], rng=0), x_train, y_train, epochs=2, stream=stream, lr=0.01)
+    shown = stream.getvalue()
+    assert "epoch 1/2" in shown and "epoch 2/2" in shown and "samples/s" in shown and "4/4" in shown
+
+
 def test_bad_input_is_refused_before_training_starts():
     x_train, y_train, _, _ = held_out("iris")
     model = nn.MLP([4, 8, 3], rng=0)

@@ -84,7 +84,8 @@ def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...]) -
             f"cross_entropy: integer labels have shape {labels.shape}, the logits' batch shape is {batch_shape} "
             f"(logits have one extra, last axis of {num_classes} classes)"
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    # one comparison finds both kinds of bad label: negatives become huge as unsigned integers
+    if (labels.astype(np.int64, copy=False).view(np.uint64) >= num_classes).any():
         bad = labels[(labels < 0) | (labels >= num_classes)]
         raise ValueError(
             f"cross_entropy: labels must lie in [0, {num_classes}) for {num_classes} classes; found "
@@ -94,9 +95,9 @@ def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...]) -
 
 
 @functools.lru_cache(maxsize=64)
-def _label_table(num_classes: int, dtype_name: str, smoothing: float) -> Any:
+def _label_table(num_classes: int, dtype: np.dtype, smoothing: float) -> Any:
     """Row k is the (smoothed) target distribution of class k; indexing it builds a batch in one step."""
-    table = np.full((num_classes, num_classes), smoothing / num_classes, dtype=dtype_name)
+    table = np.full((num_classes, num_classes), smoothing / num_classes, dtype=dtype)
     np.fill_diagonal(table, 1.0 - smoothing + smoothing / num_classes)
     table.flags.writeable = False
     return table
@@ -108,7 +109,7 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: f
     >>> one_hot(np.array([2, 0]), 3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    return _label_table(int(num_classes), np.dtype(dtype).name, float(smoothing))[np.asarray(labels)]
+    return _label_table(int(num_classes), np.dtype(dtype), float(smoothing))[np.asarray(labels)]
 
 
 def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
@@ -124,16 +125,19 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1), got {label_smoothing}")
-    logits_shape = np.shape(concrete(logits))
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    logits_value = concrete(logits)
+    logits_shape = np.shape(logits_value)
     if len(logits_shape) < 1 or logits_shape[-1] < 1:
         raise ValueError(f"cross_entropy: logits need a last axis of classes, got shape {logits_shape}")
     num_classes = logits_shape[-1]
     target_value = concrete(target)
-    dtype = np.asarray(concrete(logits)).dtype
-    dtype = dtype.type if dtype.kind == "f" else np.float64
-    if np.asarray(target_value).dtype.kind in "iub":
+    dtype = getattr(logits_value, "dtype", None)
+    dtype = dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
+    if getattr(target_value, "dtype", np.asarray(target_value).dtype).kind in "iub":
         labels = _check_labels(target_value, num_classes, logits_shape[:-1])
-        probabilities = one_hot(labels, num_classes, dtype=dtype, smoothing=label_smoothing)
+        probabilities = _label_table(num_classes, dtype, float(label_smoothing))[labels]
     else:
         if np.shape(target_value) != logits_shape:
             raise ValueError(
@@ -143,7 +147,7 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
         probabilities = target
         if label_smoothing:
             probabilities = R.add(R.multiply(target, 1.0 - label_smoothing), label_smoothing / num_classes)
-    return _reduce(softmax_cross_entropy(logits, probabilities), reduction)
+    return softmax_cross_entropy(logits, probabilities, reduction=reduction)
 
 
 LOSSES = {

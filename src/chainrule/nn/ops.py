@@ -4,8 +4,9 @@
   and their transpose (col2im). Convolution and pooling are compositions of
   these with ``matmul``, ``max`` and ``mean``, so their derivatives, of any
   order, come from the table.
-* ``softmax_cross_entropy``: cross-entropy from logits, fused, in one stable
-  pass (the shifted log-sum-exp), with a two-op derivative.
+* ``softmax_cross_entropy``: cross-entropy from logits, fused with its
+  reduction over the batch (``reduction="none" | "sum" | "mean"``), in one
+  stable pass (the shifted log-sum-exp).
 
 Every partial is written with differentiable ops, so higher derivatives work
 (``tests/test_nn_ops.py`` checks both modes to second order).
@@ -19,7 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..registry import defrule
-from ..rules import expand_dims, log_softmax, multiply, negative, softmax, subtract, sum  # noqa: A004
+from ..rules import divide, expand_dims, log_softmax, multiply, negative, softmax, subtract, sum  # noqa: A004
 
 Pair = tuple[int, int]
 
@@ -83,12 +84,19 @@ unwindow2d = defrule(
 
 
 # ---------------------------------------------------------------- cross-entropy
-def _cross_entropy_impl(logits: Any, targets: Any) -> Any:
+def _row_count(logits: Any) -> int:
+    return int(np.prod(logits.shape[:-1], dtype=np.int64))
+
+
+def _cross_entropy_impl(logits: Any, targets: Any, reduction: str = "none") -> Any:
     # sum_k p_k (log sum_j e^{z_j} - z_k), computed on z - max z so that
     # nothing overflows and nothing large cancels (|z| ~ 1e4 in float32 is fine).
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    log_normalizer = np.log(np.sum(np.exp(shifted), axis=-1))
-    return np.sum(targets, axis=-1) * log_normalizer - np.sum(targets * shifted, axis=-1)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    rows = targets.sum(axis=-1) * np.log(np.exp(shifted).sum(axis=-1)) - (targets * shifted).sum(axis=-1)
+    if reduction == "none":
+        return rows
+    total = rows.sum()
+    return total if reduction == "sum" else total / rows.dtype.type(max(rows.size, 1))
 
 
 def _ce_dlogits(logits: Any, targets: Any) -> Any:
@@ -96,12 +104,40 @@ def _ce_dlogits(logits: Any, targets: Any) -> Any:
     return subtract(multiply(sum(targets, axis=-1, keepdims=True), softmax(logits, axis=-1)), targets)
 
 
+def _row_weights(g: Any, logits: Any, reduction: str) -> Any:
+    """How the cotangent of the (reduced) loss reaches each row: g_i, g, or g / n, as a column."""
+    if reduction == "none":
+        return expand_dims(g, axis=-1)
+    return g if reduction == "sum" else divide(g, _row_count(logits))
+
+
+def _reduce_rows(per_entry: Any, logits: Any, reduction: str) -> Any:
+    """Sum a tangent's per-entry contributions into per-row losses, then reduce them like the loss."""
+    if reduction == "none":
+        return sum(per_entry, axis=-1)
+    total = sum(per_entry)
+    return total if reduction == "sum" else divide(total, _row_count(logits))
+
+
+def _ce_vjp_logits(g: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
+    return multiply(_ce_dlogits(z, p), _row_weights(g, z, reduction))
+
+
+def _ce_vjp_targets(g: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
+    return multiply(negative(log_softmax(z, axis=-1)), _row_weights(g, z, reduction))
+
+
+def _ce_jvp_logits(t: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
+    return _reduce_rows(multiply(t, _ce_dlogits(z, p)), z, reduction)
+
+
+def _ce_jvp_targets(t: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
+    return negative(_reduce_rows(multiply(t, log_softmax(z, axis=-1)), z, reduction))
+
+
 softmax_cross_entropy = defrule(
     "softmax_cross_entropy", _cross_entropy_impl,
-    vjp=(lambda g, out, z, p: multiply(expand_dims(g, axis=-1), _ce_dlogits(z, p)),
-         lambda g, out, z, p: multiply(expand_dims(g, axis=-1), negative(log_softmax(z, axis=-1)))),
-    jvp=(lambda t, out, z, p: sum(multiply(t, _ce_dlogits(z, p)), axis=-1),
-         lambda t, out, z, p: negative(sum(multiply(t, log_softmax(z, axis=-1)), axis=-1))),
+    vjp=(_ce_vjp_logits, _ce_vjp_targets), jvp=(_ce_jvp_logits, _ce_jvp_targets),
     latex=r"\ell = -\sum_k p_k \log\mathrm{softmax}(z)_k:\ "
     r"\frac{\partial \ell}{\partial z_k} = \Big(\sum_j p_j\Big)\mathrm{softmax}(z)_k - p_k,\quad "
     r"\frac{\partial \ell}{\partial p_k} = -\log\mathrm{softmax}(z)_k",

@@ -96,7 +96,8 @@ class _Progress:
         self.rich = None
         if self.enabled and (mode is None or mode is True) and getattr(stream, "isatty", lambda: False)():
             try:
-                from rich.progress import (  # noqa: PLC0415  (optional extra)
+                from rich.console import Console  # noqa: PLC0415  (optional extra)
+                from rich.progress import (  # noqa: PLC0415
                     BarColumn,
                     MofNCompleteColumn,
                     Progress,
@@ -112,6 +113,7 @@ class _Progress:
                     MofNCompleteColumn(),
                     TextColumn("{task.fields[stats]}"),
                     TimeElapsedColumn(),
+                    console=Console(file=stream),
                 )
                 self.rich.start()
         self.task = None
