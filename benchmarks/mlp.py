@@ -11,7 +11,7 @@ SGD): the floor for any NumPy engine. chainrule runs the same step through
 ``chainrule.optim`` is present a second chainrule row uses ``optim.sgd``'s
 functional update. PyTorch CPU eager runs when installed.
 
-Times are the median of several repeats of many steps (ms per step); peak
+Times are the median of several interleaved repeats of many steps (ms per step); peak
 memory is the largest extra allocation during one step (``tracemalloc``, which
 sees NumPy's buffers), parameters excluded. Ratios are to raw NumPy, measured
 in the same run. Targets: large <= 1.10x, small <= 2x, memory <= 1.5x.
@@ -149,23 +149,29 @@ def torch_step(sizes: list[int], x: np.ndarray, y: np.ndarray) -> Callable[[], f
 
 
 # ---------------------------------------------------------------- measuring
-def time_per_step(step: Callable[[], float], seconds: float, repeats: int) -> float:
-    """Median over ``repeats`` of the mean time per step, in milliseconds."""
-    for _ in range(3):
-        step()
-    started, calls = time.perf_counter(), 0
-    while time.perf_counter() - started < seconds / repeats / 4 or calls < 3:
-        step()
-        calls += 1
-    per_call = (time.perf_counter() - started) / calls
-    number = max(1, int(seconds / repeats / per_call))
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(number):
+def times_per_step(steps: dict[str, Callable[[], float]], seconds: float, repeats: int) -> dict[str, float]:
+    """Median ms per step of each contender, the repeats interleaved (A B C, A B C, ...).
+
+    Interleaving spreads any drift of the machine (other processes, clock changes)
+    over every contender alike instead of charging it to whoever ran at the time.
+    """
+    numbers = {}
+    for name, step in steps.items():
+        for _ in range(3):
             step()
-        samples.append((time.perf_counter() - started) / number * 1e3)
-    return statistics.median(samples)
+        started, calls = time.perf_counter(), 0
+        while time.perf_counter() - started < seconds / repeats / 4 or calls < 3:
+            step()
+            calls += 1
+        numbers[name] = max(1, int(seconds / repeats / ((time.perf_counter() - started) / calls)))
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            for _ in range(numbers[name]):
+                step()
+            samples[name].append((time.perf_counter() - started) / numbers[name] * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def peak_memory(step: Callable[[], float]) -> int:
@@ -263,9 +269,7 @@ def main() -> None:
     args = parser.parse_args()
     limits = limit_threads(args.threads)
     seconds, repeats = (0.6, 3) if args.quick else (4.0, 7)
-    print(
-        f"numpy {np.__version__}; {limits}; ms per training step (median of {repeats}); ratio = vs raw NumPy\n"
-    )
+    print(f"numpy {np.__version__}; {limits}; ms per training step (median of {repeats}); ratio = vs raw NumPy\n")
     targets = {"large": 1.10, "small": 2.0}
     for label, sizes, batch in [("large", [784, 512, 512, 10], 256), ("small", [64, 32, 10], 32)]:
         x, y = make_data(sizes, batch)
@@ -278,14 +282,14 @@ def main() -> None:
         steps = {name: build(sizes, x, y) for name, build in builders.items()}
         check_same_loss({name: build(sizes, x, y) for name, build in builders.items() if steps[name] is not None})
         print(f"{label}: {'-'.join(map(str, sizes))} MLP, batch {batch}, float32 (target <= {targets[label]}x)")
-        floor_time = floor_memory = None
+        times = times_per_step({name: step for name, step in steps.items() if step is not None}, seconds, repeats)
+        floor_time, floor_memory = times["raw NumPy"], None
         for name, step in steps.items():
             if step is None:
                 print(f"  {name:<24} not installed")
                 continue
-            ms = time_per_step(step, seconds, repeats)
+            ms = times[name]
             memory = peak_memory(step) if name != "PyTorch eager" else None
-            floor_time = floor_time or ms
             floor_memory = floor_memory or memory
             memory_text = f"{memory / 2**20:8.2f} MiB ({memory / floor_memory:4.2f}x)" if memory else "   (not traced)"
             print(f"  {name:<24} {ms:9.3f} ms  {ms / floor_time:5.2f}x   peak {memory_text}")

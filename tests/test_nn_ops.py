@@ -11,7 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.nn.ops import softmax_cross_entropy, unwindow2d, windows2d
+from chainrule.nn.ops import affine, softmax_cross_entropy, unwindow2d, windows2d
 from chainrule.testing import check_grads
 
 GEOMETRIES = [  # kernel, stride, padding
@@ -106,6 +106,20 @@ def test_max_pool_padding_never_wins_and_ties_share_the_gradient():
     np.testing.assert_array_equal(pooled, -np.ones((1, 1, 2, 2)))
     gradient = cr.grad(lambda v: nn.MaxPool2d(2)(v).sum())(x)
     np.testing.assert_allclose(gradient, np.full((1, 1, 2, 2), 0.25))
+
+
+# ---------------------------------------------------------------- affine (Linear)
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+def test_affine_is_x_at_w_plus_b_with_derivatives_second_order_both_modes(rng, batch):
+    x, w, b = rng.standard_normal(batch + (5,)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    np.testing.assert_allclose(affine(x, w, b), x @ w + b, rtol=1e-12)
+    check_grads(lambda x, w, b: affine(x, w, b) ** 2, (x, w, b), order=2)
+
+
+def test_affine_promotes_like_numpy():
+    x, w = np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)
+    assert affine(x, w, np.zeros(2, np.float32)).dtype == np.float32
+    assert affine(x, w, np.zeros(2, np.float64)).dtype == np.float64
 
 
 # ---------------------------------------------------------------- fused cross-entropy

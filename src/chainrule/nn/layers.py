@@ -23,7 +23,7 @@ from .. import rules as R
 from ..tracer import concrete
 from . import init as initializers
 from .module import Module, ShapeError
-from .ops import output_size, windows2d
+from .ops import affine, output_size, windows2d
 
 
 def _pair(value: int | Iterable[int], name: str) -> tuple[int, int]:
@@ -68,8 +68,7 @@ class Linear(Module):
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self.short_repr()}: expected input of shape (..., {self.in_features}), got {shape}")
-        out = R.matmul(x, self.weight)
-        return out if self.bias is None else R.add(out, self.bias)
+        return R.matmul(x, self.weight) if self.bias is None else affine(x, self.weight, self.bias)
 
     def short_repr(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
@@ -408,10 +407,8 @@ class Conv2d(Module):
         cols = windows2d(x, kernel=self.kernel_size, stride=self.stride, padding=self.padding)
         # (N, C, Ho, Wo, kh, kw) -> (N*Ho*Wo, C*kh*kw): one row per output pixel.
         rows = R.reshape(R.transpose(cols, axes=(0, 2, 3, 1, 4, 5)), shape=(n * out_h * out_w, c * kh * kw))
-        kernel = R.reshape(self.weight, shape=(self.out_channels, c * kh * kw))
-        out = R.matmul(rows, R.transpose(kernel))
-        if self.bias is not None:
-            out = R.add(out, self.bias)
+        kernel = R.transpose(R.reshape(self.weight, shape=(self.out_channels, c * kh * kw)))
+        out = R.matmul(rows, kernel) if self.bias is None else affine(rows, kernel, self.bias)
         return R.transpose(R.reshape(out, shape=(n, out_h, out_w, self.out_channels)), axes=(0, 3, 1, 2))
 
     def short_repr(self) -> str:

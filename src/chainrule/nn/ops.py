@@ -4,6 +4,8 @@
   and their transpose (col2im). Convolution and pooling are compositions of
   these with ``matmul``, ``max`` and ``mean``, so their derivatives, of any
   order, come from the table.
+* ``affine``: ``x @ W + b`` as one primitive (a Linear layer): one node
+  instead of two, and the product ``x @ W`` is not kept for the backward pass.
 * ``softmax_cross_entropy``: cross-entropy from logits, fused with its
   reduction over the batch (``reduction="none" | "sum" | "mean"``), in one
   stable pass (the shifted log-sum-exp).
@@ -20,7 +22,19 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..registry import defrule
-from ..rules import divide, expand_dims, log_softmax, multiply, negative, softmax, subtract, sum  # noqa: A004
+from ..rules import (
+    divide,
+    expand_dims,
+    log_softmax,
+    matmul,
+    multiply,
+    negative,
+    reshape,
+    softmax,
+    subtract,
+    sum,  # noqa: A004
+    transpose,
+)
 
 Pair = tuple[int, int]
 
@@ -80,6 +94,37 @@ unwindow2d = defrule(
     vjp=lambda g, out, cols, kernel, stride, padding, size: windows2d(g, kernel=kernel, stride=stride, padding=padding),
     linear=True,
     latex=r"\mathrm{col2im} = \mathrm{win}^\top:\ \frac{\partial L}{\partial\,\mathrm{cols}} = \mathrm{win}(G)",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- affine (Linear)
+def _affine_impl(x: Any, w: Any, b: Any) -> Any:
+    out = x @ w
+    if out.dtype != np.result_type(out, b):
+        return out + b  # b is wider (float64 bias, float32 weights): promote as NumPy would
+    out += b  # in place: x @ w is a fresh array, and b broadcasts over the rows
+    return out
+
+
+def _as_rows(a: Any, width: int) -> Any:
+    """``a`` as a matrix of rows of ``width`` (batch dimensions flattened; a vector is one row)."""
+    return a if a.ndim == 2 else reshape(a, shape=(-1, width))
+
+
+def _affine_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    return matmul(transpose(_as_rows(x, w.shape[0])), _as_rows(g, w.shape[1]))
+
+
+def _affine_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    return sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+
+
+affine = defrule(
+    "affine", _affine_impl,
+    vjp=(lambda g, out, x, w, b: matmul(g, transpose(w)), _affine_vjp_w, _affine_vjp_b),
+    jvp=(lambda t, out, x, w, b: matmul(t, w), lambda t, out, x, w, b: matmul(x, t), lambda t, out, x, w, b: t),
+    latex=r"y = xW + b:\ \frac{\partial L}{\partial x} = G W^\top,\quad \frac{\partial L}{\partial W} = x^\top G,\quad "
+    r"\frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G",
 )  # fmt: skip
 
 
