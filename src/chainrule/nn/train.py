@@ -63,17 +63,14 @@ class History:
     def plot(self, path: str | None = None, keys: list[str] | None = None) -> Any:
         """Plot metrics against epochs (matplotlib); saves to ``path`` when given. Returns the figure."""
         try:
-            import matplotlib  # noqa: PLC0415  (optional extra)
-
-            if path is not None:
-                matplotlib.use("Agg")
-            import matplotlib.pyplot as plt  # noqa: PLC0415
+            from matplotlib.figure import Figure  # noqa: PLC0415  (optional extra; no pyplot, no global state)
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("History.plot needs matplotlib: pip install chainrule[plot]") from error
         keys = keys or [k for k in self.keys() if k != "samples_per_s" and k != "epoch_time"]
         groups = [k for k in keys if "loss" in k], [k for k in keys if "loss" not in k]
         groups = [g for g in groups if g]
-        figure, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.5), squeeze=False)
+        figure = Figure(figsize=(5 * len(groups), 3.5))
+        axes = figure.subplots(1, len(groups), squeeze=False)
         epochs = range(1, len(self) + 1)
         for axis, group in zip(axes[0], groups):
             for key in group:
@@ -122,9 +119,9 @@ class _Progress:
         if self.rich is not None:
             self.task = self.rich.add_task(f"epoch {epoch}/{self.epochs}", total=self.steps, stats="")
 
-    def step(self, stats: str) -> None:
+    def step(self, running_loss: float) -> None:
         if self.rich is not None:
-            self.rich.update(self.task, advance=1, stats=stats)
+            self.rich.update(self.task, advance=1, stats=f"loss {running_loss:.4f}")
 
     def end_epoch(self, epoch: int, row: dict[str, float]) -> None:
         if not self.enabled:
@@ -306,6 +303,7 @@ def fit(
         check_finite(x_val, "fit: validation x")
         check_finite(y_val, "fit: validation y")
         x_val = x_val.astype(dtype, copy=False)
+        _forward_eval(model, x_val[:2])  # a validation set of the wrong shape fails now, not after an epoch
         validation = (x_val, _prepare_targets(loss, y_val, (len(x_val),) + out_shape[1:], dtype, task))
     opt = _make_optimizer(optimizer, lr)
 
@@ -334,7 +332,7 @@ def fit(
                 seen += count
                 if task == "classification":
                     correct += _correct(concrete(output), yb)
-                display.step(f"loss {total_loss / seen:.4f}")
+                display.step(total_loss / seen)
             elapsed = time.perf_counter() - started
             row = {"loss": total_loss / seen}
             if task == "classification":
