@@ -59,8 +59,8 @@ def test_converting_a_traced_value_to_float_or_numpy_is_refused():
 
 
 def test_numpy_function_without_a_rule_is_refused_not_silently_wrong():
-    with pytest.raises(TypeError, match="np.arcsinh has no derivative rule"):
-        cr.grad(lambda x: np.arcsinh(x))(1.0)
+    with pytest.raises(TypeError, match="np.nextafter has no derivative rule"):
+        cr.grad(lambda x: np.nextafter(x, 2.0))(1.0)
     with pytest.raises(TypeError, match="add.reduce"):
         cr.grad(lambda x: np.add.reduce(x))(np.ones(2))
 
