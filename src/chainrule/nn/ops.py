@@ -16,6 +16,7 @@ Every partial is written with differentiable ops, so higher derivatives work
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -130,7 +131,7 @@ affine = defrule(
 
 # ---------------------------------------------------------------- cross-entropy
 def _row_count(logits: Any) -> int:
-    return int(np.prod(logits.shape[:-1], dtype=np.int64))
+    return math.prod(logits.shape[:-1])  # math.prod: np.prod costs microseconds on a tuple
 
 
 def _cross_entropy_impl(logits: Any, targets: Any, reduction: str = "none") -> Any:
