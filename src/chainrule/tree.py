@@ -48,11 +48,11 @@ _LEAF_TYPES = frozenset({float, int, complex, bool})
 
 def _children(tree: Any) -> tuple[Any, Any, list] | None:
     kind = type(tree)
-    if kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype"):
-        return None  # arrays, array-likes, boxes and numbers: the common case, decided first
-    if kind in _custom:
+    if kind in _custom:  # registered containers first, even if they carry a `dtype` attribute
         children, meta = _custom[kind][0](tree)
         return kind, meta, list(children)
+    if kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype"):
+        return None  # arrays, array-likes, boxes and numbers
     if kind is tuple or kind is list:
         return kind, None, list(tree)
     if isinstance(tree, dict):

@@ -1,0 +1,166 @@
+"""The primitives nn adds (windows2d, unwindow2d, softmax_cross_entropy) and the layers built on them.
+
+Oracles: direct loops over the textbook definitions, the adjoint identity, central
+differences (check_grads, both modes, second order), and PyTorch when installed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn.ops import affine, softmax_cross_entropy, unwindow2d, windows2d
+from chainrule.testing import check_grads
+
+GEOMETRIES = [  # kernel, stride, padding
+    ((3, 3), (1, 1), (0, 0)),
+    ((3, 3), (1, 1), (1, 1)),
+    ((3, 2), (2, 1), (1, 0)),
+    ((2, 2), (2, 2), (0, 0)),
+    ((5, 5), (3, 3), (2, 2)),
+]
+
+
+def conv_by_loops(x, w, b, stride, padding):
+    """out[n, o, i, j] = b[o] + sum_{c, a, d} x_pad[n, c, s i + a, s j + d] w[o, c, a, d]."""
+    (sh, sw), (ph, pw) = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, hp, wp = xp.shape
+    o, _, kh, kw = w.shape
+    out_h, out_w = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    out = np.zeros((n, o, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            patch = xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+            out[:, :, i, j] = np.einsum("ncad,ocad->no", patch, w) + b
+    return out
+
+
+def pool_by_loops(x, kernel, stride, padding, reduce, fill):
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    out_h, out_w = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    out = np.zeros(x.shape[:2] + (out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            out[:, :, i, j] = reduce(xp[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw], axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), GEOMETRIES)
+def test_conv2d_matches_the_definition(rng, kernel, stride, padding):
+    x = rng.standard_normal((2, 3, 7, 6))
+    conv = nn.Conv2d(3, 4, kernel, stride=stride, padding=padding, rng=0, dtype=np.float64)
+    conv.bias[:] = rng.standard_normal(4)
+    np.testing.assert_allclose(
+        conv(x), conv_by_loops(x, conv.weight, conv.bias, stride, padding), rtol=1e-12, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"), [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 2), (1, 1)), ((3, 2), (1, 2), (0, 1))]
+)
+def test_pooling_matches_the_definition(rng, kernel, stride, padding):
+    x = rng.standard_normal((2, 3, 7, 6))
+    np.testing.assert_array_equal(
+        nn.MaxPool2d(kernel, stride, padding)(x), pool_by_loops(x, kernel, stride, padding, np.max, -np.inf)
+    )
+    np.testing.assert_allclose(
+        nn.AvgPool2d(kernel, stride, padding)(x), pool_by_loops(x, kernel, stride, padding, np.mean, 0.0)
+    )
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), GEOMETRIES)
+def test_unwindow_is_the_adjoint_of_windows(rng, kernel, stride, padding):
+    # <win(x), c> = <x, win^T(c)> for all x, c: the identity that makes unwindow2d windows2d's VJP.
+    x = rng.standard_normal((2, 3, 7, 6))
+    windows = windows2d(x, kernel=kernel, stride=stride, padding=padding)
+    cotangent = rng.standard_normal(windows.shape)
+    back = unwindow2d(cotangent, kernel=kernel, stride=stride, padding=padding, size=x.shape[2:])
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.sum(windows * cotangent), np.sum(x * back), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), GEOMETRIES[1:3])
+def test_window_primitives_derivatives_second_order_both_modes(rng, kernel, stride, padding):
+    x = rng.standard_normal((1, 2, 5, 5))
+    geometry = dict(kernel=kernel, stride=stride, padding=padding)
+    check_grads(lambda v: windows2d(v, **geometry) ** 2, (x,), order=2)
+    cols = windows2d(x, **geometry)
+    check_grads(lambda c: unwindow2d(c, size=(5, 5), **geometry) ** 2, (np.array(cols),), order=2)
+
+
+def test_conv_and_pool_layers_derivatives_second_order_both_modes(rng):
+    x = rng.standard_normal((2, 2, 5, 5))
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1, rng=0, dtype=np.float64)
+    check_grads(lambda inputs, layer: layer(inputs), (x, conv), order=2)
+    for pool in [nn.MaxPool2d(2), nn.AvgPool2d(3, stride=2, padding=1), nn.MaxPool2d(3, stride=2, padding=1)]:
+        check_grads(pool, (x,), order=2)
+
+
+def test_max_pool_padding_never_wins_and_ties_share_the_gradient():
+    x = -np.ones((1, 1, 2, 2))  # every window of a padded 3x3/stride-1 pool sees four -1 ties and -inf padding
+    pooled = nn.MaxPool2d(3, stride=1, padding=1)(x)
+    np.testing.assert_array_equal(pooled, -np.ones((1, 1, 2, 2)))
+    gradient = cr.grad(lambda v: nn.MaxPool2d(2)(v).sum())(x)
+    np.testing.assert_allclose(gradient, np.full((1, 1, 2, 2), 0.25))
+
+
+# ---------------------------------------------------------------- affine (Linear)
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+def test_affine_is_x_at_w_plus_b_with_derivatives_second_order_both_modes(rng, batch):
+    x, w, b = rng.standard_normal(batch + (5,)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    np.testing.assert_allclose(affine(x, w, b), x @ w + b, rtol=1e-12)
+    check_grads(lambda x, w, b: affine(x, w, b) ** 2, (x, w, b), order=2)
+
+
+def test_affine_promotes_like_numpy():
+    x, w = np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)
+    assert affine(x, w, np.zeros(2, np.float32)).dtype == np.float32
+    assert affine(x, w, np.zeros(2, np.float64)).dtype == np.float64
+
+
+# ---------------------------------------------------------------- fused cross-entropy
+def test_softmax_cross_entropy_matches_the_definition(rng):
+    logits = rng.standard_normal((6, 5)) * 3
+    targets = rng.random((6, 5))
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    np.testing.assert_allclose(softmax_cross_entropy(logits, targets), -(targets * log_softmax).sum(-1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_softmax_cross_entropy_derivatives_second_order_both_modes(rng, reduction):
+    logits, targets = rng.standard_normal((2, 3, 4)), rng.random((2, 3, 4))
+    check_grads(lambda z, p: softmax_cross_entropy(z, p, reduction=reduction), (logits, targets), order=2)
+    rows = softmax_cross_entropy(logits, targets)
+    reduced = {"none": rows, "sum": rows.sum(), "mean": rows.mean()}[reduction]
+    np.testing.assert_allclose(softmax_cross_entropy(logits, targets, reduction=reduction), reduced, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_finite_for_huge_logits(dtype):
+    logits = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], dtype=dtype)
+    labels = np.array([0, 0])
+    value, gradient = cr.value_and_grad(lambda z: nn.cross_entropy(z, labels))(logits)
+    assert np.isfinite(value) and np.all(np.isfinite(gradient)) and gradient.dtype == dtype
+    # row 0 is right with certainty (loss 0); row 1 puts all mass on classes 1, 2: loss = 2e4 + log 2
+    np.testing.assert_allclose(float(value), (0 + 2e4 + np.log(2)) / 2, rtol=1e-6)
+    np.testing.assert_allclose(gradient, np.array([[0, 0, 0], [-1, 0.5, 0.5]]) / 2, atol=1e-6)
+
+
+def test_against_pytorch_when_installed(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 7, 7))
+    conv = nn.Conv2d(3, 4, 3, stride=2, padding=1, rng=0, dtype=np.float64)
+    expected = torch.nn.functional.conv2d(
+        torch.from_numpy(x), torch.from_numpy(conv.weight), torch.from_numpy(conv.bias), stride=2, padding=1
+    )
+    np.testing.assert_allclose(conv(x), expected.numpy(), rtol=1e-10)
+    logits = rng.standard_normal((5, 4))
+    labels = np.array([0, 3, 1, 1, 2])
+    reference = torch.nn.functional.cross_entropy(
+        torch.from_numpy(logits), torch.from_numpy(labels), label_smoothing=0.2
+    )
+    np.testing.assert_allclose(nn.cross_entropy(logits, labels, label_smoothing=0.2), reference.item(), rtol=1e-12)
