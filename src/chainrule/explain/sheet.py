@@ -336,7 +336,8 @@ def _training_page(result: Any, number: int) -> Any:
     sizes = " -> ".join(str(s) for s in result.sizes)
     how = "chainrule.nn.MLP and nn.cross_entropy" if result.used_nn else "the engine's primitives"
     page.line(f"A {sizes} network (tanh hidden layer, softmax output) written with {how}, trained with "
-              f"chainrule.optim.adam on scikit-learn's 8x8 handwritten digits (80% train, 20% test). Each step: "
+              f"chainrule.optim.adam on the 8x8 handwritten digits (chainrule.data: 80% train, 20% test, "
+              f"stratified). Each step: "
               "the loss's gradient by reverse mode through every layer, then one Adam update.", size=8.5)  # fmt: skip
     history = result.history
     page.line(f"After {len(history['train loss'])} epochs: train loss {history['train loss'][-1]:.4f}, test loss "

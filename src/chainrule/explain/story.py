@@ -12,7 +12,6 @@ run time; none is typed in.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ import numpy as np
 
 from .. import rules as R
 from ..registry import RULES
-from ..transforms import grad, jacobian, jvp
+from ..transforms import grad, jacobian, jvp, value_and_grad
 from .backprop import BackpropTrace, backprop
 from .expression import Expression, parse
 
@@ -278,24 +277,19 @@ class TrainingResult:
 
 
 def train_digits(epochs: int = 12, hidden: int = 32, batch: int = 64, seed: int = 0) -> TrainingResult:
-    """A 64-hidden-10 tanh network trained with Adam on scikit-learn's digits, with learning curves.
+    """A 64-hidden-10 tanh network trained with Adam on the 8x8 digits, with learning curves.
 
     Uses ``chainrule.nn`` and ``chainrule.data`` when they are installed; otherwise the same
     network written with the engine's primitives.
     """
     import chainrule.optim as optim  # noqa: PLC0415
 
-    x, y = _load_digits()
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    x, y = x[order] / 16.0, y[order]
-    cut = int(0.8 * len(x))
-    train_x, train_y, test_x, test_y = x[:cut], y[:cut], x[cut:], y[cut:]
+    train_x, train_y, test_x, test_y = _digits_split(seed)
     model, forward, loss_of, used_nn = _digits_model([64, hidden, 10], seed)
     optimizer = optim.adam(lr=0.01)
     state = optimizer.init(model)
     history: dict[str, list[float]] = {"train loss": [], "test loss": [], "train accuracy": [], "test accuracy": []}
-    loss_and_grad = _value_and_grad(loss_of)
+    loss_and_grad = value_and_grad(loss_of)
     for _ in range(epochs):
         for start in range(0, len(train_x), batch):
             index = slice(start, start + batch)
@@ -312,39 +306,29 @@ def train_digits(epochs: int = 12, hidden: int = 32, batch: int = 64, seed: int 
                           test_y[:8], np.argmax(logits, axis=1), used_nn, first_layer)  # fmt: skip
 
 
-def _value_and_grad(loss_of: Callable[..., Any]) -> Callable[..., Any]:
-    from ..transforms import value_and_grad  # noqa: PLC0415
+def _digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train x, train y, test x, test y): 80/20, pixels scaled to [0, 1].
 
-    return value_and_grad(loss_of)
-
-
-def _load_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The 1797 8x8 digits: scikit-learn's bundled CSV, read directly when it is there.
-
-    Importing scikit-learn takes seconds (it pulls in SciPy); the file it reads for
-    ``load_digits`` is a small CSV, so the sheet reads that file itself and falls
-    back to ``chainrule.data.load("digits")`` (or scikit-learn) otherwise.
+    ``chainrule.data`` (load + a stratified split) when it is installed; otherwise
+    scikit-learn's loader and a shuffled cut.
     """
-    import importlib.util  # noqa: PLC0415
-
-    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
-    if spec is not None and spec.submodule_search_locations:
-        path = os.path.join(next(iter(spec.submodule_search_locations)), "datasets", "data", "digits.csv.gz")
-        if os.path.exists(path):
-            table = np.loadtxt(path, delimiter=",")
-            return table[:, :-1], table[:, -1].astype(int)
     try:
         from .. import data  # noqa: PLC0415
-
-        dataset = data.load("digits")
-        return np.asarray(dataset.x, dtype=np.float64), np.asarray(dataset.y).astype(int)
     except ImportError:
-        try:
-            from sklearn.datasets import load_digits  # noqa: PLC0415
-        except ImportError as error:
-            raise ImportError("the digits example needs scikit-learn: pip install chainrule[data]") from error
-        digits = load_digits()
-        return digits.data.astype(np.float64), digits.target.astype(int)
+        data = None
+    if data is not None:
+        digits = data.load("digits", dtype=np.float64)
+        parts = data.split(digits.x / 16.0, digits.y, test=0.2, seed=seed)
+        return parts.train.x, parts.train.y, parts.test.x, parts.test.y
+    try:
+        from sklearn.datasets import load_digits  # noqa: PLC0415
+    except ImportError as error:
+        raise ImportError("the digits example needs scikit-learn: pip install chainrule[data]") from error
+    digits = load_digits()
+    order = np.random.default_rng(seed).permutation(len(digits.target))
+    x, y = digits.data[order] / 16.0, digits.target[order].astype(int)
+    cut = int(0.8 * len(x))
+    return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
 def _digits_model(sizes: list[int], seed: int) -> tuple[Any, Callable[..., Any], Callable[..., Any], bool]:
