@@ -92,6 +92,8 @@ def check_vjp(fun: Callable[..., Any], args: tuple, *, eps: float, rtol: float, 
         if np.shape(c) != np.shape(x):
             raise AssertionError(f"{label}reverse mode (vjp): gradient {i} has shape {np.shape(c)}, "
                                  f"its input {np.shape(x)}")  # fmt: skip
+        if np.iscomplexobj(c) and not np.iscomplexobj(x):
+            raise AssertionError(f"{label}reverse mode (vjp): gradient {i} is complex for a real input")
     lhs = _inner(u, _central_difference(fun, args, v, eps))
     rhs = _inner(cotangents, v)
     lhs, rhs = lhs.real, rhs.real  # the pairing is real-bilinear (see _inner)
