@@ -124,8 +124,9 @@ def _clip_impl(x: Any, lower: Any, upper: Any) -> Any:
 
 def _clip_masks(x: Any, lower: Any, upper: Any) -> tuple[Any, Any]:
     value = concrete(x)
-    below = value < concrete(lower) if lower is not None else np.zeros(np.shape(value), bool)
-    above = value > concrete(upper) if upper is not None else np.zeros(np.shape(value), bool)
+    # zeros_like keeps the array's own backend (NumPy or CuPy)
+    below = value < concrete(lower) if lower is not None else np.zeros_like(value, dtype=bool)
+    above = value > concrete(upper) if upper is not None else np.zeros_like(value, dtype=bool)
     return below, above
 
 
