@@ -16,6 +16,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import numpy as np
+
 
 class TreeDef(NamedTuple):
     """The structure of a pytree with its leaves taken out."""
@@ -44,6 +46,8 @@ def register_pytree_node(
 
 
 _LEAF_TYPES = frozenset({float, int, complex, bool})
+_ndarray = np.ndarray
+_tuple_new = tuple.__new__
 
 
 def _children(tree: Any) -> tuple[Any, Any, list] | None:
@@ -77,8 +81,15 @@ _NONE = TreeDef(type(None), None, ())
 
 def _flatten(node: Any, leaves: list) -> TreeDef:
     kind = type(node)
-    if kind is list or kind is tuple:  # the common containers, decided first
-        return TreeDef(kind, None, tuple([_flatten(child, leaves) for child in node]))
+    if kind is _ndarray or kind in _LEAF_TYPES:  # the common leaves, decided first
+        leaves.append(node)
+        return LEAF
+    if kind is list or kind is tuple:
+        return _treedef(kind, None, tuple([_flatten(child, leaves) for child in node]))
+    custom = _custom.get(kind)
+    if custom is not None:
+        children, meta = custom[0](node)
+        return _treedef(kind, meta, tuple([_flatten(child, leaves) for child in children]))
     if node is None:
         return _NONE
     parts = _children(node)
@@ -86,7 +97,12 @@ def _flatten(node: Any, leaves: list) -> TreeDef:
         leaves.append(node)
         return LEAF
     kind, meta, children = parts
-    return TreeDef(kind, meta, tuple([_flatten(child, leaves) for child in children]))
+    return _treedef(kind, meta, tuple([_flatten(child, leaves) for child in children]))
+
+
+def _treedef(kind: Any, meta: Any, children: tuple) -> TreeDef:
+    # tuple.__new__ directly: NamedTuple's generated constructor is a Python-level call
+    return _tuple_new(TreeDef, (kind, meta, children))
 
 
 def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
@@ -95,21 +111,22 @@ def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
 
 
 def _build(td: TreeDef, leaves: Any) -> Any:
-    kind = td.kind
+    kind, meta, children = td  # plain tuple unpacking: cheaper than the NamedTuple properties
     if kind is None:
         return next(leaves)
     if kind is tuple or kind is list:
-        return kind([_build(child, leaves) for child in td.children])
+        return kind([_build(child, leaves) for child in children])
+    built = [_build(child, leaves) for child in children]
+    custom = _custom.get(kind)
+    if custom is not None:
+        return custom[1](meta, built)
     if kind is type(None):
         return None
-    children = [_build(child, leaves) for child in td.children]
-    if kind in _custom:
-        return _custom[kind][1](td.meta, children)
     if issubclass(kind, dict):
-        return kind(zip(td.meta, children))
+        return kind(zip(meta, built))
     if issubclass(kind, tuple):  # namedtuple
-        return kind(*children)
-    return kind(**dict(zip(td.meta, children)))  # dataclass
+        return kind(*built)
+    return kind(**dict(zip(meta, built)))  # dataclass
 
 
 def tree_map(function: Callable[..., Any], tree: Any, *rest: Any) -> Any:
