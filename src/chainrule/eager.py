@@ -81,6 +81,7 @@ class Tensor(Box):
     work; ``np.asarray(t)`` gives the values.
     """
 
+    __slots__ = ("grad", "__weakref__")  # slots: one Tensor is made per operation
     __array_priority__ = 1000.0
 
     def __init__(self, value: Any) -> None:
