@@ -80,20 +80,26 @@ power = defrule(
 )  # fmt: skip
 
 
-def _tie_split(mine: Any, other: Any, wins: Any) -> Any:
-    """1 where this input is chosen, 1/2 on ties (the gradient splits evenly)."""
+def tie_split(mine: Any, other: Any, wins: Any, nan_loses: bool = False) -> Any:
+    """1 where this input is chosen, 1/2 on ties (the gradient splits evenly).
+
+    ``nan_loses``: fmax/fmin's rule, where a NaN never wins against a number.
+    """
     a, b = concrete(mine), concrete(other)
-    return np.where(wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(np.result_type(a, b))
+    chosen = wins(a, b)
+    if nan_loses:
+        chosen = chosen | (np.isnan(b) & ~np.isnan(a))
+    return np.where(chosen, 1.0, np.where(a == b, 0.5, 0.0)).astype(np.result_type(a, b))
 
 
 maximum = defrule(
     "maximum", np.maximum,
-    deriv=(lambda out, x, y: _tie_split(x, y, np.greater), lambda out, x, y: _tie_split(y, x, np.greater)),
+    deriv=(lambda out, x, y: tie_split(x, y, np.greater), lambda out, x, y: tie_split(y, x, np.greater)),
     latex=r"\frac{\partial}{\partial x}\max(x,y) = [x>y] + \tfrac12[x=y]",
 )  # fmt: skip
 minimum = defrule(
     "minimum", np.minimum,
-    deriv=(lambda out, x, y: _tie_split(x, y, np.less), lambda out, x, y: _tie_split(y, x, np.less)),
+    deriv=(lambda out, x, y: tie_split(x, y, np.less), lambda out, x, y: tie_split(y, x, np.less)),
     latex=r"\frac{\partial}{\partial x}\min(x,y) = [x<y] + \tfrac12[x=y]",
 )  # fmt: skip
 

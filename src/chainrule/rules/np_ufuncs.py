@@ -19,7 +19,7 @@ import numpy as np
 
 from ..registry import defrule
 from ..tracer import concrete
-from .arithmetic import add, divide, multiply, negative, subtract, where
+from .arithmetic import add, divide, multiply, negative, subtract, tie_split, where
 from .elementwise import absolute, conjugate, cos, exp, log, sign, sqrt
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -171,9 +171,7 @@ copysign = defrule(
 
 def _nan_tie_split(mine: Any, other: Any, wins: Any) -> Any:
     """fmax/fmin: 1 where this input is chosen (also where the other is NaN), 1/2 on ties."""
-    a, b = concrete(mine), concrete(other)
-    chosen = wins(a, b) | (np.isnan(b) & ~np.isnan(a))
-    return np.where(chosen, 1.0, np.where(a == b, 0.5, 0.0)).astype(np.result_type(a, b))
+    return tie_split(mine, other, wins, nan_loses=True)
 
 
 fmax = defrule(
