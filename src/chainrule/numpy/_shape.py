@@ -155,6 +155,13 @@ def tile(A: Any, reps: Any) -> Any:  # noqa: N803  (NumPy's name)
     return R.reshape(tiled, shape=tuple(r * n for r, n in zip(reps, shape)))
 
 
+def _flat_or_axis(x: Any, axis: Any) -> tuple[Any, int]:
+    """NumPy's ``axis=None`` convention: work on the flattened array; else a non-negative axis."""
+    if axis is None:
+        return R.reshape(x, shape=(-1,)), 0
+    return x, int(axis) % x.ndim
+
+
 def _gather_along(x: Any, index: Any, axis: int) -> Any:
     return R.getitem(x, index=(slice(None),) * axis + (index,))
 
@@ -163,9 +170,7 @@ def _gather_along(x: Any, index: Any, axis: int) -> Any:
 def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     """Each entry repeated (the gradient of a repeated entry is the sum over its copies)."""
     x = as_array(a)
-    if axis is None:
-        x, axis = R.reshape(x, shape=(-1,)), 0
-    axis = int(axis) % x.ndim
+    x, axis = _flat_or_axis(x, axis)
     return _gather_along(x, np.repeat(np.arange(x.shape[axis]), repeats), axis)
 
 
@@ -324,9 +329,7 @@ def append(arr: Any, values: Any, axis: Any = None) -> Any:
 def delete(arr: Any, obj: Any, axis: Any = None) -> Any:
     """arr without the given entries along an axis (flattened when axis is None)."""
     x = as_array(arr)
-    if axis is None:
-        x, axis = R.reshape(x, shape=(-1,)), 0
-    axis = int(axis) % x.ndim
+    x, axis = _flat_or_axis(x, axis)
     return _gather_along(x, np.delete(np.arange(x.shape[axis]), obj), axis)
 
 
@@ -414,9 +417,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     """Entries at the given indices along an axis (of the flattened array when axis is None)."""
     refuse("take", out=out)
     x = as_array(a)
-    if axis is None:
-        x, axis = R.reshape(x, shape=(-1,)), 0
-    axis = int(axis) % x.ndim
+    x, axis = _flat_or_axis(x, axis)
     index = np.asarray(concrete(indices))
     n = x.shape[axis]
     if mode == "wrap":
@@ -438,9 +439,7 @@ def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """Entries picked along an axis by an index array of the same rank (argsort's output, say)."""
     x = as_array(arr)
     indices = np.asarray(concrete(indices))
-    if axis is None:
-        x, axis = R.reshape(x, shape=(-1,)), 0
-    axis = int(axis) % x.ndim
+    x, axis = _flat_or_axis(x, axis)
     shape = np.broadcast_shapes(tuple(1 if i == axis else d for i, d in enumerate(x.shape)),
                                 tuple(1 if i == axis else d for i, d in enumerate(indices.shape)))  # fmt: skip
     full = shape[:axis] + (indices.shape[axis],) + shape[axis + 1 :]
@@ -463,9 +462,7 @@ def _permutation_to(values: Any, arranged: Any, axis: int) -> Any:
 def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
     """Sorted values; the gradient follows the permutation (tied entries keep their order)."""
     x = as_array(a)
-    if axis is None:
-        x, axis = R.reshape(x, shape=(-1,)), 0
-    axis = int(axis) % x.ndim
+    x, axis = _flat_or_axis(x, axis)
     return R.getitem(x, index=along_axis_index(np.argsort(concrete(x), axis=axis, kind="stable"), axis))
 
 
@@ -473,9 +470,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
 def partition(a: Any, kth: Any, axis: int = -1, kind: str = "introselect", order: Any = None) -> Any:
     """NumPy's partition (the same arrangement of values); the gradient follows the permutation."""
     x = as_array(a)
-    if axis is None:
-        x, axis = R.reshape(x, shape=(-1,)), 0
-    axis = int(axis) % x.ndim
+    x, axis = _flat_or_axis(x, axis)
     value = concrete(x)
     arranged = np.partition(value, kth, axis=axis)
     return R.getitem(x, index=along_axis_index(_permutation_to(value, arranged, axis), axis))
