@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import rules as R
+from .explain.story import central_difference  # NumPy-only: safe in the no-extras fallback
 from .transforms import elementwise_grad, grad
 
 
@@ -51,11 +52,6 @@ SEED_TABLE: tuple[TableRow, ...] = (
     TableRow("tanh", R.tanh, lambda x: 1 - np.tanh(x) ** 2, "tanh' = 1 - tanh^2", (-1.0, 0.0, 1.0)),
     TableRow("ReLU", R.relu, lambda x: (x > 0).astype(float), "ReLU' = [x > 0], 0 at x = 0", (-1.0, 0.0, 1.0)),
 )
-
-
-def central_difference(function: Callable[[Any], Any], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """(f(x + eps) - f(x - eps)) / (2 eps), elementwise, in float64."""
-    return (np.asarray(function(x + eps)) - np.asarray(function(x - eps))) / (2 * eps)
 
 
 def verify_row(row: TableRow) -> list[tuple[float, float, float, float]]:
@@ -104,7 +100,7 @@ def two_layer_network_gradients(seed: int = 0) -> dict[str, Any]:
                 moved[name][index] += h
                 return float(loss(moved))
 
-            numeric[index] = (shifted(1e-6) - shifted(-1e-6)) / 2e-6
+            numeric[index] = central_difference(shifted, 0.0)
         worst = max(worst, float(np.abs(numeric - gradients[name]).max()))
     return {"loss": float(loss(params)), "gradients": gradients, "max_error": worst}
 
