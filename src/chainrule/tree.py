@@ -13,7 +13,8 @@ arrays and ``grad`` returns a dict of the same shape.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,17 +33,49 @@ class TreeDef(NamedTuple):
 
 
 LEAF = TreeDef(None, None, ())
-_custom: dict[type, tuple[Callable[[Any], tuple[list, Any]], Callable[[Any, list], Any]]] = {}
+
+Flatten = Callable[[Any], tuple[list, Any]]
+Unflatten = Callable[[Any, list], Any]
+FlattenInto = Callable[[Any, list], TreeDef]
+Builder = Callable[[Iterator[Any]], Any]  # rebuilds one subtree, taking its leaves from an iterator
+Build = Callable[[TreeDef, Iterator[Any]], Any]
+Matcher = Callable[[Any, list], bool]  # flattens a subtree of a known structure (see _compile_matcher)
 
 
-def register_pytree_node(
-    cls: type, flatten: Callable[[Any], tuple[list, Any]], unflatten: Callable[[Any, list], Any]
-) -> None:
+class Shortcuts(NamedTuple):
+    """Optional fast paths of a registered node kind (nn.Module has them; user registrations do not).
+
+    They must give exactly what the plain ``flatten``/``unflatten`` protocol gives,
+    minus its intermediate lists and per-node dispatch.
+    """
+
+    flatten_into: FlattenInto  # (node, leaves) -> TreeDef: appends the node's leaves
+    build: Build  # (treedef, leaves iterator) -> the node and everything below it
+    compile_builder: Callable[[TreeDef], Builder]  # a Builder for this treedef (see _compile_builder)
+    compile_matcher: Callable[[TreeDef], Matcher]  # a Matcher for this treedef (see _compile_matcher)
+
+
+# Registered containers: type -> (flatten, unflatten, shortcuts or None).
+_custom: dict[type, tuple[Flatten, Unflatten, Shortcuts | None]] = {}
+
+# Bumped by every registration, so that Builders cached by a shortcut (which bake in the
+# registrations of the kinds below them) can tell they may be stale.
+registry_generation = 0
+
+
+def register_pytree_node(cls: type, flatten: Flatten, unflatten: Unflatten) -> None:
     """Teach the tree functions a container type (``nn.Module`` uses this).
 
     ``flatten(obj) -> (children, meta)``; ``unflatten(meta, children) -> obj``.
     """
-    _custom[cls] = (flatten, unflatten)
+    _register(cls, flatten, unflatten, None)  # replaces any shortcuts: the user's functions rule
+
+
+def _register(cls: type, flatten: Flatten, unflatten: Unflatten, shortcuts: Shortcuts | None) -> None:
+    """``register_pytree_node`` with optional fast paths (nn.Module's); internal."""
+    global registry_generation
+    _custom[cls] = (flatten, unflatten, shortcuts)
+    registry_generation += 1
 
 
 _LEAF_TYPES = frozenset({float, int, complex, bool})
@@ -55,19 +88,29 @@ def _children(tree: Any) -> tuple[Any, Any, list] | None:
     if kind in _custom:  # registered containers first, even if they carry a `dtype` attribute
         children, meta = _custom[kind][0](tree)
         return kind, meta, list(children)
-    if kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype"):
-        return None  # arrays, array-likes, boxes and numbers
+    if kind is not dict and (kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype")):
+        return None  # arrays, array-likes, boxes and numbers (a plain dict has no such attributes: spared the test)
     if kind is tuple or kind is list:
         return kind, None, list(tree)
     if isinstance(tree, dict):
-        keys = sorted(tree, key=repr) if not all(isinstance(k, str) for k in tree) else sorted(tree)
-        return kind, tuple(keys), [tree[k] for k in keys]
+        keys = _sorted_keys(tree)
+        return kind, keys, [tree[k] for k in keys]
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
         return kind, None, list(tree)
     if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
         names = tuple(f.name for f in dataclasses.fields(tree))
         return kind, names, [getattr(tree, n) for n in names]
     return None
+
+
+_STR = frozenset({str})
+
+
+def _sorted_keys(tree: dict) -> tuple:
+    """A dict's keys in flattening order: sorted, by ``repr`` unless they are all strings."""
+    if _STR.issuperset(map(type, tree)) or all(isinstance(k, str) for k in tree):  # the first test is quicker
+        return tuple(sorted(tree))
+    return tuple(sorted(tree, key=repr))
 
 
 def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
@@ -85,24 +128,56 @@ def _flatten(node: Any, leaves: list) -> TreeDef:
         leaves.append(node)
         return LEAF
     if kind is list or kind is tuple:
-        return _treedef(kind, None, tuple([_flatten(child, leaves) for child in node]))
+        return _treedef(kind, None, _flatten_all(node, leaves))
     custom = _custom.get(kind)
     if custom is not None:
+        if custom[2] is not None:
+            return custom[2].flatten_into(node, leaves)
         children, meta = custom[0](node)
-        return _treedef(kind, meta, tuple([_flatten(child, leaves) for child in children]))
+        return _treedef(kind, meta, _flatten_all(children, leaves))
     if node is None:
         return _NONE
+    if kind is dict:  # plain dicts: _children's dict branch, without the array tests before it
+        keys = _sorted_keys(node)
+        return _treedef(kind, keys, _flatten_all([node[key] for key in keys], leaves))
     parts = _children(node)
     if parts is None:
         leaves.append(node)
         return LEAF
     kind, meta, children = parts
-    return _treedef(kind, meta, tuple([_flatten(child, leaves) for child in children]))
+    return _treedef(kind, meta, _flatten_all(children, leaves))
+
+
+def _flatten_all(children: Any, leaves: list) -> tuple:
+    """The TreeDefs of ``children`` (an iterable), appending their leaves; arrays inline, not a call each."""
+    child_defs = []
+    for child in children:
+        if type(child) is _ndarray:
+            leaves.append(child)
+            child_defs.append(LEAF)
+        else:
+            child_defs.append(_flatten(child, leaves))
+    return tuple(child_defs)
 
 
 def _treedef(kind: Any, meta: Any, children: tuple) -> TreeDef:
     # tuple.__new__ directly: NamedTuple's generated constructor is a Python-level call
     return _tuple_new(TreeDef, (kind, meta, children))
+
+
+def _same_structure(first: tuple, second: tuple) -> bool:
+    """Whether two tuples of TreeDefs hold the very same kinds and metas all the way down.
+
+    Identity, not ``==``: treedefs that compare equal can still rebuild
+    differently (dict keys ``1`` and ``1.0``, a module's training flag), so only
+    this lets one stand in for the other.
+    """
+    if len(first) != len(second):
+        return False
+    for a, b in zip(first, second):
+        if a is not b and (a[0] is not b[0] or a[1] is not b[1] or not _same_structure(a[2], b[2])):
+            return False
+    return True
 
 
 def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
@@ -115,9 +190,11 @@ def _build(td: TreeDef, leaves: Any) -> Any:
     if kind is None:
         return next(leaves)
     if kind is tuple or kind is list:
-        return kind([_build(child, leaves) for child in children])
-    built = [_build(child, leaves) for child in children]
+        return kind([next(leaves) if child is LEAF else _build(child, leaves) for child in children])
     custom = _custom.get(kind)
+    if custom is not None and custom[2] is not None:
+        return custom[2].build(td, leaves)
+    built = [next(leaves) if child is LEAF else _build(child, leaves) for child in children]
     if custom is not None:
         return custom[1](meta, built)
     if kind is type(None):
@@ -127,6 +204,70 @@ def _build(td: TreeDef, leaves: Any) -> Any:
     if issubclass(kind, tuple):  # namedtuple
         return kind(*built)
     return kind(**dict(zip(meta, built)))  # dataclass
+
+
+def _compile_builder(td: TreeDef) -> Builder:
+    """A Builder doing what ``_build(td, leaves)`` does, with the per-node dispatch decided now.
+
+    Worth it only for a structure rebuilt many times (a model's, every training
+    step); the caller caches it (nn.Module keeps it on its meta).
+    """
+    kind, _, children = td
+    if kind is None:
+        return next
+    if kind is tuple or kind is list:
+        parts = tuple([_compile_builder(child) for child in children])
+
+        def build_sequence(leaves: Iterator[Any]) -> Any:
+            return kind([part(leaves) for part in parts])
+
+        return build_sequence
+    custom = _custom.get(kind)
+    if custom is not None and custom[2] is not None:
+        return custom[2].compile_builder(td)
+    return partial(_build, td)  # other kinds: the generic path, decided per call
+
+
+def _compile_matcher(td: TreeDef) -> Matcher:
+    """A Matcher for ``td``: ``matcher(node, leaves)`` appends the node's leaves and says whether its structure is td.
+
+    True exactly when ``_flatten(node, leaves)`` would give a structure of the
+    same kinds and metas as ``td`` (``_same_structure``), with the same leaves
+    appended. On False the caller drops what was appended and flattens the
+    generic way. Like Builders, worth it for a structure flattened many times.
+    """
+    kind, _, children = td
+    if kind is None:
+        return _match_leaf
+    if kind is tuple or kind is list:
+        parts = tuple([_compile_matcher(child) for child in children])
+        count = len(parts)
+
+        def match_sequence(node: Any, leaves: list) -> bool:
+            if type(node) is not kind or len(node) != count:
+                return False
+            for part, child in zip(parts, node):
+                if not part(child, leaves):
+                    return False
+            return True
+
+        return match_sequence
+    custom = _custom.get(kind)
+    if custom is not None and custom[2] is not None:
+        return custom[2].compile_matcher(td)
+    expected = (td,)
+
+    def match_other(node: Any, leaves: list) -> bool:  # the generic path, then a comparison
+        return _same_structure((_flatten(node, leaves),), expected)
+
+    return match_other
+
+
+def _match_leaf(node: Any, leaves: list) -> bool:
+    if type(node) is _ndarray:
+        leaves.append(node)
+        return True
+    return _flatten(node, leaves) is LEAF  # every leaf gives the LEAF object itself
 
 
 def tree_map(function: Callable[..., Any], tree: Any, *rest: Any) -> Any:

@@ -27,13 +27,30 @@ leaves happen to hold (a gradient, a tangent, ``None``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
+from numpy import ndarray
 
+from .. import tree as _tree
 from ..registry import Box
-from ..tree import register_pytree_node, tree_flatten, tree_unflatten
+from ..tree import (
+    LEAF,
+    Shortcuts,
+    TreeDef,
+    _build,
+    _compile_builder,
+    _compile_matcher,
+    _flatten_all,
+    _match_leaf,
+    _register,
+    _same_structure,
+    _treedef,
+    tree_flatten,
+    tree_unflatten,
+)
 
 _CHILDREN = "_children"  # the attribute holding the ordered names of child attributes
 _META = "_treedef_meta"  # the cached (child names, static items) of the pytree structure
@@ -58,12 +75,36 @@ class ModuleMeta:
     Equality ignores the training flag: a model in evaluation mode has the same
     structure as in training mode, so gradients and optimizer states made in
     one mode fit the other. Unflattening still restores the mode.
+
+    It also carries what makes flattening and rebuilding cheap (value_and_grad
+    does both several times per training step, so on small models they are a
+    visible part of the step): ``template``, the instance dict of a rebuilt
+    module with ``None`` in place of its children; ``treedef``, the last TreeDef
+    flattening made with this meta, handed out again while the structure stays
+    the same; and, once that structure has come back, a compiled Matcher and
+    Builder for it (see ``_flatten_module_into`` and ``_build_module``).
     """
 
-    __slots__ = ("names", "static", "training")
+    __slots__ = ("names", "static", "training", "template", "treedef", "matcher", "builder")
 
     def __init__(self, names: tuple[str, ...], static: tuple, training: bool) -> None:
         self.names, self.static, self.training = names, static, training
+        # Every key in the order _unflatten_module inserts them. A child named like one of the
+        # bookkeeping keys would be overwritten by it there: no template, the plain path decides.
+        self.template: dict[str, Any] | None = None
+        if not _BOOKKEEPING.intersection(names):
+            self.template = {
+                **dict(static),
+                **dict.fromkeys(names),
+                "training": training,
+                _CHILDREN: names,
+                _META: self,
+            }
+        self.treedef: TreeDef | None = None
+        # (treedef, registry generation, compiled function): one tuple, so a thread reading it
+        # never pairs one treedef with another's function; the generation notices re-registrations.
+        self.matcher: tuple[TreeDef, int, Any] | None = None
+        self.builder: tuple[TreeDef, int, Any] | None = None
 
     def __eq__(self, other: object) -> bool:
         return self is other or (
@@ -77,18 +118,29 @@ class ModuleMeta:
         return f"ModuleMeta(children={self.names}, training={self.training})"
 
 
-def _flatten_module(module: Module) -> tuple[list, ModuleMeta]:
-    state = module.__dict__
+_BOOKKEEPING = frozenset({"training", _CHILDREN, _META})
+
+
+def _module_meta(state: dict[str, Any]) -> ModuleMeta:
     meta = state.get(_META)
     if meta is None:  # computed once, then kept until a static attribute changes (see __setattr__)
         names = state.get(_CHILDREN, ())
         hidden = (_CHILDREN, _META, "training")
         static = tuple((key, value) for key, value in state.items() if key not in hidden and key not in names)
         meta = state[_META] = ModuleMeta(names, static, state.get("training", True))
+    return meta
+
+
+# ---------------------------------------------------------------- the pytree protocol
+def _flatten_module(module: Module) -> tuple[list, ModuleMeta]:
+    """The protocol's flatten: ``(child values, meta)``."""
+    state = module.__dict__
+    meta = _module_meta(state)
     return [state[name] for name in meta.names], meta
 
 
 def _unflatten_module(cls: type, meta: ModuleMeta, children: list) -> Module:
+    """The protocol's unflatten: a new ``cls`` instance with ``children`` as its child attributes."""
     module = object.__new__(cls)
     state = module.__dict__
     state.update(meta.static)
@@ -97,6 +149,120 @@ def _unflatten_module(cls: type, meta: ModuleMeta, children: list) -> Module:
     state[_CHILDREN] = meta.names
     state[_META] = meta
     return module
+
+
+# ---------------------------------------------------------------- its fast paths (same results)
+def _flatten_module_into(module: Module, leaves: list) -> TreeDef:
+    """``tree_flatten``'s shortcut for modules: the protocol's result without its intermediate lists.
+
+    A model flattened before runs its compiled Matcher: it walks the model
+    against the known structure, appending leaves, and needs no new TreeDef.
+    Otherwise (first time, or the structure changed) the children are flattened
+    one by one, parameter arrays inline. The TreeDef made last time is handed
+    out again when the new one holds the very same kinds and metas
+    (``_same_structure``: ``==`` would call a submodule in another mode, or with
+    ``1.0`` where it had ``1``, the same); that second sighting of a structure
+    is when its Matcher is compiled. One TreeDef object per model also makes
+    comparing its treedefs an identity check and lets ``_build_module`` cache.
+    """
+    state = module.__dict__
+    meta = state.get(_META) or _module_meta(state)
+    kind = type(module)
+    known = meta.treedef
+    if known is not None:
+        matcher = meta.matcher
+        if matcher is not None and matcher[0] is known and matcher[1] == _tree.registry_generation:
+            start = len(leaves)
+            if matcher[2](module, leaves):
+                return known
+            del leaves[start:]  # the structure changed: flatten it afresh
+    children = _flatten_all([state[name] for name in meta.names], leaves)
+    if known is not None and known[0] is kind and _same_structure(known[2], children):
+        meta.matcher = (known, _tree.registry_generation, _compile_module_matcher(known))
+        return known
+    treedef = meta.treedef = _treedef(kind, meta, children)
+    return treedef
+
+
+def _compile_module_matcher(treedef: TreeDef) -> Callable[[Any, list], bool]:
+    """A Matcher for a module's treedef (see ``tree._compile_matcher``).
+
+    A submodule matches only with the very meta of the treedef (so the same mode
+    and configuration objects), which is what ``_same_structure`` demands too.
+    """
+    kind, meta, child_defs = treedef
+    parts = tuple([(name, _compile_matcher(child)) for name, child in zip(meta.names, child_defs)])
+
+    def match(module: Any, leaves: list) -> bool:
+        if type(module) is not kind:
+            return False
+        state = module.__dict__
+        if state.get(_META) is not meta:
+            return False
+        for name, part in parts:
+            value = state[name]
+            if part is _match_leaf and type(value) is ndarray:  # the usual child: no call
+                leaves.append(value)
+            elif not part(value, leaves):
+                return False
+        return True
+
+    return match
+
+
+def _build_module(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
+    """``tree_unflatten``'s shortcut for modules: what ``_unflatten_module`` gives, built in place.
+
+    A treedef seen for the second time (a model's, rebuilt every training step:
+    flattening hands out the same TreeDef object while the structure stays) gets
+    a compiled Builder, kept on the meta, so later rebuilds skip the per-node
+    dispatch. A one-off treedef is built directly.
+    """
+    meta = treedef[1]
+    builder = meta.builder
+    generation = _tree.registry_generation
+    if builder is not None and builder[0] is treedef and builder[1] == generation:
+        if builder[2] is None:
+            builder = meta.builder = (treedef, generation, _compile_module_builder(treedef))
+        return builder[2](leaves)
+    meta.builder = (treedef, generation, None)  # seen once: compiled if it comes back
+    return _build_module_directly(treedef, leaves)
+
+
+def _build_module_directly(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
+    kind, meta, child_defs = treedef
+    template = meta.template
+    if template is None:
+        return _unflatten_module(kind, meta, [_build(child, leaves) for child in child_defs])
+    module = object.__new__(kind)
+    state = module.__dict__
+    state.update(template)  # every key in _unflatten_module's order; the children replace their None
+    for name, child in zip(meta.names, child_defs):
+        state[name] = next(leaves) if child is LEAF else _build(child, leaves)
+    return module
+
+
+def _compile_module_builder(treedef: TreeDef) -> Callable[[Iterator[Any]], Module]:
+    """A Builder for a module's treedef: ``_build_module_directly`` with the child Builders fixed."""
+    kind, meta, child_defs = treedef
+    template = meta.template
+    if template is None:
+        return partial(_build_module_directly, treedef)
+    parts = tuple([(name, _compile_builder(child)) for name, child in zip(meta.names, child_defs)])
+    new = object.__new__
+
+    def build(leaves: Iterator[Any]) -> Module:
+        module = new(kind)
+        state = module.__dict__
+        state.update(template)
+        for name, part in parts:
+            state[name] = part(leaves)
+        return module
+
+    return build
+
+
+_SHORTCUTS = Shortcuts(_flatten_module_into, _build_module, _compile_module_builder, _compile_module_matcher)
 
 
 class Module:
@@ -115,7 +281,7 @@ class Module:
         def unflatten(meta: tuple, children: list) -> Module:
             return _unflatten_module(cls, meta, children)
 
-        register_pytree_node(cls, _flatten_module, unflatten)
+        _register(cls, _flatten_module, unflatten, _SHORTCUTS)
         LAYERS.setdefault(cls.__name__, cls)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -234,7 +400,7 @@ class Module:
         return "\n".join(lines)
 
 
-register_pytree_node(Module, _flatten_module, lambda meta, children: _unflatten_module(Module, meta, children))
+_register(Module, _flatten_module, lambda meta, children: _unflatten_module(Module, meta, children), _SHORTCUTS)
 
 LAYERS: dict[str, type] = {}
 """Every Module subclass by class name: the only classes ``from_description`` will build."""
