@@ -88,8 +88,8 @@ def _children(tree: Any) -> tuple[Any, Any, list] | None:
     if kind in _custom:  # registered containers first, even if they carry a `dtype` attribute
         children, meta = _custom[kind][0](tree)
         return kind, meta, list(children)
-    if kind is not dict and (kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype")):
-        return None  # arrays, array-likes, boxes and numbers (a plain dict has no such attributes: spared the test)
+    if kind in _LEAF_TYPES or hasattr(tree, "__array_priority__") or hasattr(tree, "dtype"):
+        return None  # arrays, array-likes, boxes and numbers
     if kind is tuple or kind is list:
         return kind, None, list(tree)
     if isinstance(tree, dict):

@@ -114,6 +114,10 @@ class ModuleMeta:
     def __hash__(self) -> int:
         return hash(self.names)
 
+    def __reduce__(self) -> tuple:
+        # pickle and copy keep the structure and drop the caches (compiled functions do not pickle)
+        return ModuleMeta, (self.names, self.static, self.training)
+
     def __repr__(self) -> str:
         return f"ModuleMeta(children={self.names}, training={self.training})"
 
