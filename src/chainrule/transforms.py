@@ -282,7 +282,7 @@ def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     boxes = []
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         p = _as_differentiable(p, f"jvp: primal {i}")
-        t = t if isinstance(t, Box) else namespace(t).asarray(t, dtype=p.dtype)
+        t = t if isinstance(t, Box) else namespace(concrete(p)).asarray(t, dtype=p.dtype)  # on the primal's device
         if np.shape(concrete(t)) != np.shape(concrete(p)):
             raise ValueError(
                 f"jvp: tangent {i} has shape {np.shape(concrete(t))} but its primal has shape {np.shape(concrete(p))}"

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..registry import Box
 from ..tracer import concrete
 from .ops import label_table, softmax_cross_entropy, softmax_cross_entropy_labels
@@ -80,8 +81,12 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...]) -> Any:
-    labels = np.asarray(concrete(labels))
+def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...], like: Any = None) -> Any:
+    """Integer labels as an array of ``like``'s module (NumPy or CuPy), checked for shape and range."""
+    labels = concrete(labels)
+    xp = namespace(like)
+    if type(labels) is not np.ndarray or xp is not np:
+        labels = xp.asarray(labels)
     if labels.shape != batch_shape:
         raise ValueError(
             f"cross_entropy: integer labels have shape {labels.shape}, the logits' batch shape is {batch_shape} "
@@ -104,7 +109,9 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: f
     >>> one_hot(np.array([2, 0]), 3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    return label_table(int(num_classes), np.dtype(dtype), float(smoothing))[np.asarray(labels)]
+    table = label_table(int(num_classes), np.dtype(dtype), float(smoothing))
+    xp = namespace(labels)
+    return (table if xp is np else xp.asarray(table))[xp.asarray(labels)]
 
 
 def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
@@ -133,7 +140,7 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
     dtype = dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
     target_dtype = getattr(target_value, "dtype", None)
     if (np.asarray(target_value).dtype if target_dtype is None else target_dtype).kind in "iub":
-        labels = _check_labels(target_value, num_classes, logits_shape[:-1])
+        labels = _check_labels(target_value, num_classes, logits_shape[:-1], like=logits_value)
         if not isinstance(logits, Box) and getattr(logits, "dtype", None) != dtype:
             logits = np.asarray(logits, dtype=dtype)  # integers or Python lists: compute in float64
         return softmax_cross_entropy_labels(logits, labels, reduction=reduction, smoothing=float(label_smoothing))

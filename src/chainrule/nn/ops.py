@@ -75,8 +75,9 @@ def _unwindow_impl(
     # Scatter-add one (H_out, W_out, N, C) block per kernel offset (kh * kw of them, e.g. 9).
     # Batch and channels go last so each strided add runs over long contiguous rows:
     # with NCHW order the inner loops would be only W_out long (3x slower on 4x4 maps).
-    offsets_first = np.ascontiguousarray(cols.transpose(4, 5, 2, 3, 0, 1))
-    image = np.zeros((size[0] + 2 * ph, size[1] + 2 * pw, n, c), dtype=cols.dtype)
+    xp = namespace(cols)
+    offsets_first = xp.ascontiguousarray(cols.transpose(4, 5, 2, 3, 0, 1))
+    image = xp.zeros((size[0] + 2 * ph, size[1] + 2 * pw, n, c), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             image[i : i + sh * (out_h - 1) + 1 : sh, j : j + sw * (out_w - 1) + 1 : sw] += offsets_first[i, j]
@@ -283,7 +284,9 @@ def _label_ce_impl(logits: Any, labels: Any, reduction: str = "none", smoothing:
 
 def _label_targets(z: Any, labels: Any, smoothing: float) -> Any:
     """The labels' target distributions, a constant: for the differentiable (higher-order) path."""
-    return label_table(z.shape[-1], concrete(z).dtype, float(smoothing))[labels]
+    table = label_table(z.shape[-1], concrete(z).dtype, float(smoothing))
+    xp = namespace(concrete(z))
+    return (table if xp is np else xp.asarray(table))[labels]
 
 
 def _label_ce_vjp(
