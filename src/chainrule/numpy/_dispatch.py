@@ -105,6 +105,16 @@ def _lacks_implementation(error: TypeError) -> bool:
     return any(text in message for text in _NO_IMPLEMENTATION)
 
 
+def _on_another_backend(args: tuple, kwargs: dict) -> bool:
+    """Whether an argument is a CuPy array: its library (or SciPy) refused a call NumPy takes.
+
+    CuPy lacks some keywords (``where=``, ``initial=``, ``correction=``) and SciPy
+    refuses device memory; the differentiable implementation then computes the
+    same value from primitives that CuPy has.
+    """
+    return any(type(arg).__module__.startswith("cupy") for arg in (*args, *kwargs.values()))
+
+
 def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a differentiable implementation; plain inputs go to ``numpy_function``.
 
@@ -125,7 +135,7 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
             try:
                 return numpy_function(*args, **kwargs)
             except TypeError as error:
-                if not _lacks_implementation(error):
+                if not (_lacks_implementation(error) or _on_another_backend(args, kwargs)):
                     raise
                 # Another array library (CuPy) has no such function: the differentiable
                 # implementation, built from primitives that it does have, gives the same value.

@@ -67,7 +67,8 @@ erfinv = defrule(
 
 
 def _polygamma_impl(x: Any, order: int = 1) -> Any:
-    return special_functions_for(x).polygamma(order, x)
+    # the order as an array of x's module: cupyx's polygamma refuses a Python int
+    return special_functions_for(x).polygamma(namespace(x).asarray(order), x)
 
 
 polygamma = defrule(
