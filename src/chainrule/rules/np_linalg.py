@@ -31,7 +31,7 @@ from .arithmetic import add, divide, multiply, negative, subtract, where
 from .linalg import matmul
 from .np_ufuncs import conjugate
 from .reduce import sum  # noqa: A004
-from .shape import concatenate, expand_dims, getitem, real, transpose
+from .shape import broadcast_to, concatenate, expand_dims, getitem, real, transpose
 
 
 # ---------------------------------------------------------------- helpers
@@ -194,7 +194,11 @@ inv = defrule(
 
 def _solve_vector(a: Any, b: Any) -> Any:
     """solve for a batch of vectors b (..., n) (NumPy 2 reads 2-D b as matrices)."""
-    return getitem(solve(a, _column(b)), index=(Ellipsis, 0))
+    column = _column(b)
+    batch = np.broadcast_shapes(a.shape[:-2], column.shape[:-2])
+    if column.shape[:-2] != batch:  # CuPy's solve does not broadcast the batch of b
+        column = broadcast_to(column, batch + column.shape[-2:])
+    return getitem(solve(a, column), index=(Ellipsis, 0))
 
 
 def _solve_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
