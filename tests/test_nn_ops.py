@@ -1,4 +1,4 @@
-"""The primitives nn adds (windows2d, unwindow2d, softmax_cross_entropy) and the layers built on them.
+"""The primitives nn adds (windows2d, unwindow2d, the cross-entropies) and the layers built on them.
 
 Oracles: direct loops over the textbook definitions, the adjoint identity, central
 differences (check_grads, both modes, second order), and PyTorch when installed.
@@ -11,7 +11,14 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.nn.ops import affine, softmax_cross_entropy, unwindow2d, windows2d
+from chainrule.nn.ops import (
+    affine,
+    label_table,
+    softmax_cross_entropy,
+    softmax_cross_entropy_labels,
+    unwindow2d,
+    windows2d,
+)
 from chainrule.testing import check_grads
 
 GEOMETRIES = [  # kernel, stride, padding
@@ -137,6 +144,53 @@ def test_softmax_cross_entropy_derivatives_second_order_both_modes(rng, reductio
     rows = softmax_cross_entropy(logits, targets)
     reduced = {"none": rows, "sum": rows.sum(), "mean": rows.mean()}[reduction]
     np.testing.assert_allclose(softmax_cross_entropy(logits, targets, reduction=reduction), reduced, rtol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_label_cross_entropy_equals_the_probability_form_with_its_targets(rng, reduction, smoothing):
+    logits, labels = rng.standard_normal((2, 3, 4)) * 3, rng.integers(0, 4, size=(2, 3))
+    targets = label_table(4, np.dtype(np.float64), smoothing)[labels]
+    by_labels = softmax_cross_entropy_labels(logits, labels, reduction=reduction, smoothing=smoothing)
+    np.testing.assert_allclose(by_labels, softmax_cross_entropy(logits, targets, reduction=reduction), rtol=1e-12)
+    # and the textbook definition, -sum_k q_k log softmax(z)_k
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    rows = -(targets * log_softmax).sum(-1)
+    np.testing.assert_allclose(by_labels, {"none": rows, "sum": rows.sum(), "mean": rows.mean()}[reduction])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_label_cross_entropy_derivatives_second_order_both_modes(rng, reduction, smoothing):
+    logits, labels = rng.standard_normal((2, 3, 4)), rng.integers(0, 4, size=(2, 3))
+    check_grads(
+        lambda z: softmax_cross_entropy_labels(z, labels, reduction=reduction, smoothing=smoothing), (logits,), order=2
+    )
+
+
+@pytest.mark.parametrize("form", ["labels", "probabilities"])
+def test_residual_backward_matches_the_recomputing_one_and_survives_reuse(rng, form):
+    """First-order reverse mode reuses the forward pass's exponentials; under an outer
+    transform the VJP recomputes them with differentiable ops. Both must agree, and a
+    pullback called twice must not see residuals changed by the first call."""
+    logits, labels = rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)
+    targets = label_table(4, np.dtype(np.float64), 0.1)[labels] * 0.7  # rows not summing to 1
+
+    def loss(z):
+        if form == "labels":
+            return softmax_cross_entropy_labels(z, labels, reduction="mean", smoothing=0.1)
+        return softmax_cross_entropy(z, targets, reduction="mean")
+
+    _, pullback = cr.vjp(loss, logits)
+    first, second = pullback(2.0)[0], pullback(2.0)[0]
+    np.testing.assert_array_equal(first, second)
+    # grad under an outer jvp never gets residuals (its inputs are boxes): the recomputing path
+    recomputed = cr.jvp(cr.grad(loss), (logits,), (np.ones_like(logits),))[0]
+    np.testing.assert_allclose(first / 2.0, recomputed, rtol=1e-12)
+    # and both equal softmax minus the targets, over the batch size
+    q = label_table(4, np.dtype(np.float64), 0.1)[labels] if form == "labels" else targets
+    softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(first / 2.0, (q.sum(-1, keepdims=True) * softmax - q) / 5, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

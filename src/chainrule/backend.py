@@ -13,6 +13,15 @@ from typing import Any
 import numpy as np
 
 
+def to_numpy(x: Any) -> np.ndarray:
+    """``x``'s values as a NumPy array: copied off the GPU for a CuPy array, else ``np.asarray``."""
+    if type(x) is np.ndarray:
+        return x
+    if type(x).__module__.startswith("cupy"):
+        return x.get()
+    return np.asarray(x)
+
+
 def namespace(x: Any) -> ModuleType:
     """``numpy`` for NumPy arrays and Python numbers, ``cupy`` for CuPy arrays."""
     kind = type(x)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import namespace
+from .backend import namespace, to_numpy
 from .registry import Box, Primitive
 from .reverse import Node, ReverseBox, ReverseTrace, backpropagate
 from .rules import install_array_methods
@@ -116,7 +116,7 @@ class Tensor(Box):
 
     def __repr__(self) -> str:
         suffix = ", requires_grad=True" if self.requires_grad else ""
-        return f"tensor({np.array2string(np.asarray(self.data), separator=', ')}{suffix})"
+        return f"tensor({np.array2string(to_numpy(self.data), separator=', ')}{suffix})"
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         values = np.asarray(self.data)
@@ -143,8 +143,8 @@ class Tensor(Box):
         return self.data.item()
 
     def numpy(self) -> Any:
-        """The values as a NumPy array (a copy-free view where possible)."""
-        return np.asarray(self.data)
+        """The values as a NumPy array (a copy-free view where possible; copied off the GPU for CuPy)."""
+        return to_numpy(self.data)
 
     def tolist(self) -> Any:
         return self.data.tolist()

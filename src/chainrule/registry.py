@@ -9,7 +9,9 @@ Vocabulary used by every rule (as in DESIGN.md):
 * ``g``   the upstream gradient (cotangent) arriving at the output,
 * ``t``   a tangent arriving at one input,
 * ``out`` the primal output, ``x, y, ...`` the primal inputs,
-* keyword arguments are static parameters (``axis``, ``shape``, ...).
+* keyword arguments are static parameters (``axis``, ``shape``, ...),
+* ``residuals`` intermediate values of the forward pass that a VJP may reuse
+  (see ``impl_with_residuals`` in :func:`defrule`).
 
 VJP and JVP partials are written with chainrule's own differentiable ops, so a
 derivative of a derivative works to any order.
@@ -65,7 +67,9 @@ class Primitive:
     unboxed values, so nested transforms see every operation.
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "latex", "differentiable", "__dict__", "__weakref__")
+    __slots__ = (
+        "name", "impl", "vjps", "jvps", "latex", "differentiable", "impl_with_residuals", "__dict__", "__weakref__"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -75,6 +79,7 @@ class Primitive:
         jvps: Sequence[Callable[..., Any] | None] | PerArgument = (),
         latex: str = "",
         differentiable: bool = True,
+        impl_with_residuals: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -82,6 +87,7 @@ class Primitive:
         self.jvps = jvps
         self.latex = latex
         self.differentiable = differentiable
+        self.impl_with_residuals = impl_with_residuals
         self.__doc__ = impl.__doc__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -172,6 +178,7 @@ def defrule(
     linear: bool = False,
     latex: str = "",
     differentiable: bool = True,
+    impl_with_residuals: Callable[..., Any] | None = None,
     register: bool = True,
 ) -> Primitive:
     """Declare a primitive and add it to the derivative table.
@@ -188,6 +195,16 @@ def defrule(
     * ``differentiable=False`` for a function with no derivative (comparisons,
       argmax): its outputs are constants to every transform.
 
+    ``impl_with_residuals(*inputs, **params) -> (out, residuals)`` is an optional
+    second implementation that also hands back intermediate values of the
+    forward pass (softmax's exponentials, say) so that the backward pass need
+    not recompute them, as PyTorch's saved tensors and JAX's ``custom_vjp``
+    residuals do. Reverse mode uses it when the inputs are plain arrays and
+    then calls the VJP partials with ``residuals=...``; everywhere else
+    (forward mode, nested transforms) the partials get no residuals and must
+    compute with differentiable ops as usual. Residuals save time, never
+    change an answer: the tests compare both paths.
+
     >>> import numpy as np
     >>> from chainrule import defrule, grad
     >>> from chainrule.rules import cos
@@ -202,7 +219,9 @@ def defrule(
         vjps, jvps = _as_partials(vjp), _as_partials(jvp)
     if not differentiable:
         vjps, jvps = (), ()
-    prim = Primitive(name, impl, vjps, jvps, latex=latex, differentiable=differentiable)
+    prim = Primitive(
+        name, impl, vjps, jvps, latex=latex, differentiable=differentiable, impl_with_residuals=impl_with_residuals
+    )
     if linear:
         prim.jvps = (_linear_jvp(prim),)
     if register:

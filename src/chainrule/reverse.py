@@ -16,7 +16,7 @@ from typing import Any
 
 from .registry import Box, Primitive
 from .rules import add, astype, broadcast_to, real, reshape, sum
-from .tracer import ArrayMethods, Trace, replay
+from .tracer import ArrayMethods, Trace, open_boxes, run_impl
 
 _creation_order = itertools.count()
 
@@ -24,15 +24,18 @@ _creation_order = itertools.count()
 class Node:
     """One recorded primitive call (or, with ``prim=None``, an input)."""
 
-    __slots__ = ("prim", "args", "kwargs", "out", "parents", "order")
+    __slots__ = ("prim", "args", "kwargs", "out", "parents", "order", "residuals")
 
-    def __init__(self, prim: Primitive | None, args: tuple, kwargs: dict, out: Any, parents: tuple) -> None:
+    def __init__(
+        self, prim: Primitive | None, args: tuple, kwargs: dict, out: Any, parents: tuple, residuals: Any = None
+    ) -> None:
         self.prim = prim
         self.args = args
         self.kwargs = kwargs
         self.out = out
         self.parents = parents  # ((argnum, Node), ...) for the inputs this trace follows
         self.order = next(_creation_order)
+        self.residuals = residuals  # what prim.impl_with_residuals kept for the VJP, or None
 
     def __lt__(self, other: Node) -> bool:  # heap ties never happen; kept for safety
         return self.order < other.order
@@ -58,11 +61,18 @@ class ReverseTrace(Trace):
         return ReverseBox(value, self, Node(None, (), {}, value, ()))
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        out, values, followed = replay(self, prim, args, kwargs)
+        values, followed, nested = open_boxes(self, args)
+        residuals = None
+        if nested:  # outer traces must see the call too: dispatch it again
+            out = prim(*values, **kwargs)
+        elif prim.impl_with_residuals is None or not prim.differentiable:
+            out = run_impl(prim, prim.impl, values, kwargs, args)
+        else:  # plain arrays: keep the forward pass's intermediates for the VJP
+            out, residuals = run_impl(prim, prim.impl_with_residuals, values, kwargs, args)
         if not prim.differentiable:
             return out
         parents = tuple([(argnum, args[argnum].node) for argnum in followed])
-        return ReverseBox(out, self, Node(prim, values, kwargs, out, parents))
+        return ReverseBox(out, self, Node(prim, values, kwargs, out, parents, residuals))
 
 
 Observer = Callable[[Node, int, Any, Any, Any], None]
@@ -87,17 +97,20 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
         else:
             cotangents[node] = cotangent
             heapq.heappush(frontier, (-node.order, node))
-    inputs = {}
+    inputs: dict[Node, Any] = {}  # the inputs' cotangents: they need no ordering, so skip the heap
     while frontier:
         node = heapq.heappop(frontier)[1]
         g = cotangents.pop(node)
         prim = node.prim
-        if prim is None:
-            inputs[node] = g
+        if prim is None:  # an input seeded directly (the function returned it)
+            inputs[node] = add(inputs[node], g) if node in inputs else g
             continue
         args, kwargs, out = node.args, node.kwargs, node.out
+        if node.residuals is not None:
+            kwargs = {**kwargs, "residuals": node.residuals}
+        vjps = prim.vjps
         for argnum, parent in node.parents:
-            partial = prim.vjps[argnum] if argnum < len(prim.vjps) else None
+            partial = vjps[argnum] if argnum < len(vjps) else None
             if partial is None:
                 raise NotImplementedError(
                     f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
@@ -107,7 +120,9 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
             contribution = fit_to(raw, args[argnum])
             if observer is not None:
                 observer(node, argnum, g, raw, contribution)
-            if parent in cotangents:
+            if parent.prim is None:
+                inputs[parent] = add(inputs[parent], contribution) if parent in inputs else contribution
+            elif parent in cotangents:
                 cotangents[parent] = add(cotangents[parent], contribution)
             else:
                 cotangents[parent] = contribution

@@ -36,13 +36,22 @@ class Trace:
         raise NotImplementedError
 
 
-def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[Any, list, list]:
-    """Run ``prim`` on ``args`` with ``trace``'s boxes opened.
+def run_impl(prim: Primitive, impl: Any, values: list, kwargs: dict, args: tuple) -> Any:
+    """``impl(*values, **kwargs)``, with a failure re-raised naming ``prim`` and its inputs."""
+    try:
+        return impl(*values, **kwargs)
+    except (ValueError, TypeError) as error:
+        raise_with_context(prim, args, kwargs, error)
+        raise  # unreachable: raise_with_context always raises
 
-    Returns ``(out, values, followed)``: the output, the arguments as passed on
-    (this trace's boxes replaced by their values), and the positions of this
-    trace's boxes. Boxes of outer traces still among the values see the call
-    through a re-dispatch; without them the implementation runs directly.
+
+def open_boxes(trace: Trace, args: tuple) -> tuple[list, list, bool]:
+    """``trace``'s boxes among ``args`` replaced by their values.
+
+    Returns ``(values, followed, nested)``: the arguments as passed on, the
+    positions of this trace's boxes, and whether boxes of other (outer) traces
+    remain among the values (then the call must be dispatched again, so that
+    those traces record it too).
     """
     values = list(args)
     followed = []
@@ -57,13 +66,21 @@ def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[An
             else:
                 nested = True
         argnum += 1
+    return values, followed, nested
+
+
+def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[Any, list, list]:
+    """Run ``prim`` on ``args`` with ``trace``'s boxes opened.
+
+    Returns ``(out, values, followed)``: the output, the arguments as passed on
+    (this trace's boxes replaced by their values), and the positions of this
+    trace's boxes. Boxes of outer traces still among the values see the call
+    through a re-dispatch; without them the implementation runs directly.
+    """
+    values, followed, nested = open_boxes(trace, args)
     if nested:
         return prim(*values, **kwargs), values, followed
-    try:
-        return prim.impl(*values, **kwargs), values, followed
-    except (ValueError, TypeError) as error:
-        raise_with_context(prim, args, kwargs, error)
-        raise  # unreachable: raise_with_context always raises
+    return run_impl(prim, prim.impl, values, kwargs, args), values, followed
 
 
 def concrete(x: Any) -> Any:

@@ -72,11 +72,12 @@ def _check_argnums(argnums: int | Sequence[int], count: int, name: str) -> tuple
 
 
 def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, TreeDef]:
-    chosen = tuple(args[i] for i in argnums)
-    leaves, treedef = tree_flatten(chosen)
-    where = [f"{name}: argument {i}" for i in argnums]
-    named = where[0] if len(where) == 1 else f"{name}: an input"
-    return [_as_differentiable(x, named) for x in leaves], treedef
+    leaves, treedef = tree_flatten(tuple([args[i] for i in argnums]))
+    for index, x in enumerate(leaves):
+        if not (type(x) is np.ndarray and x.dtype.kind in "fc"):  # the common case needs no check
+            named = f"{name}: argument {argnums[0]}" if len(argnums) == 1 else f"{name}: an input"
+            leaves[index] = _as_differentiable(x, named)
+    return leaves, treedef
 
 
 def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: TreeDef, leaves: list) -> list:
@@ -188,16 +189,21 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
     (5.0, [2.0, 4.0])
     """
 
+    checked: dict[int, tuple[int, ...]] = {}  # argnums, checked once per number of arguments
+
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        numbers = _check_argnums(argnums, len(args), "grad")
+        numbers = checked.get(len(args))
+        if numbers is None:
+            numbers = checked[len(args)] = _check_argnums(argnums, len(args), "grad")
         call = functools.partial(fun, **kwargs) if kwargs else fun
         trace, leaves, treedef, boxes, result, aux = _record(call, args, numbers, has_aux, "grad")
         traced = isinstance(result, ReverseBox) and result.trace is trace
         out = result.value if traced else result
         value = concrete(out)
         structured = isinstance(out, (tuple, list, dict))
-        shape = f"a {type(out).__name__}" if structured else np.shape(value)
+        shape = f"a {type(out).__name__}" if structured else getattr(value, "shape", None)
+        shape = np.shape(value) if shape is None else shape
         dtype = getattr(value, "dtype", None)
         if structured or shape not in ((), (1,)):
             raise TypeError(
@@ -276,7 +282,7 @@ def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     boxes = []
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         p = _as_differentiable(p, f"jvp: primal {i}")
-        t = t if isinstance(t, Box) else namespace(t).asarray(t, dtype=p.dtype)
+        t = t if isinstance(t, Box) else namespace(concrete(p)).asarray(t, dtype=p.dtype)  # on the primal's device
         if np.shape(concrete(t)) != np.shape(concrete(p)):
             raise ValueError(
                 f"jvp: tangent {i} has shape {np.shape(concrete(t))} but its primal has shape {np.shape(concrete(p))}"

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..tracer import concrete
 from ..tree import TreeDef, tree_flatten, tree_unflatten
 from .module import Module, from_description
@@ -103,7 +104,7 @@ def named_leaves(tree: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 # ---------------------------------------------------------------- save
 def _as_tensor(name: str, value: Any) -> Any:
-    array = np.asarray(concrete(value))
+    array = to_numpy(concrete(value))  # CuPy parameters are saved from a host copy
     if array.dtype.kind not in "biufc" or array.dtype.kind == "c":
         raise CheckpointError(f"save: {name!r} has dtype {array.dtype}; checkpoints hold bool, int and float tensors")
     # (not np.ascontiguousarray: it turns a 0-d array into shape (1,), breaking the round trip)
@@ -206,7 +207,7 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _check_tensor(path: str, name: str, stored: Any, expected: Any) -> None:
-    expected = np.asarray(concrete(expected))
+    expected = to_numpy(concrete(expected))
     if stored.shape != expected.shape:
         raise CheckpointError(
             f"{path!r}: tensor {name!r} has shape {stored.shape} but the model expects {expected.shape} "

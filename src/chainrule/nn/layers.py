@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..tracer import concrete
 from . import init as initializers
 from .module import Module, ShapeError
@@ -324,7 +325,7 @@ class Dropout(Module):
         value = concrete(x)
         keep = self.stream.generator.random(value.shape, dtype=np.float64) >= self.rate
         mask = keep.astype(value.dtype) * value.dtype.type(1.0 / (1.0 - self.rate))
-        return R.multiply(x, mask)
+        return R.multiply(x, namespace(value).asarray(mask))  # on the GPU too, for CuPy values
 
     def config(self) -> dict[str, Any]:
         return {"rate": self.rate}

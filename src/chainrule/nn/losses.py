@@ -12,14 +12,15 @@ log-sigmoid happen inside, where they can be computed without overflow.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
+from ..registry import Box
 from ..tracer import concrete
-from .ops import softmax_cross_entropy
+from .ops import label_table, softmax_cross_entropy, softmax_cross_entropy_labels
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -77,15 +78,23 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
     return _reduce(R.subtract(R.softplus(logits), R.multiply(target, logits)), reduction)
 
 
-def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...]) -> Any:
-    labels = np.asarray(concrete(labels))
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...], like: Any = None) -> Any:
+    """Integer labels as an array of ``like``'s module (NumPy or CuPy), checked for shape and range."""
+    labels = concrete(labels)
+    xp = namespace(like)
+    if type(labels) is not np.ndarray or xp is not np:
+        labels = xp.asarray(labels)
     if labels.shape != batch_shape:
         raise ValueError(
             f"cross_entropy: integer labels have shape {labels.shape}, the logits' batch shape is {batch_shape} "
             f"(logits have one extra, last axis of {num_classes} classes)"
         )
-    # one comparison finds both kinds of bad label: negatives become huge as unsigned integers
-    if (labels.astype(np.int64, copy=False).view(np.uint64) >= num_classes).any():
+    # one reduction finds both kinds of bad label: negatives become huge as unsigned integers
+    unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind == "i" else labels
+    if labels.size and unsigned.max() >= num_classes:
         bad = labels[(labels < 0) | (labels >= num_classes)]
         raise ValueError(
             f"cross_entropy: labels must lie in [0, {num_classes}) for {num_classes} classes; found "
@@ -94,22 +103,15 @@ def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...]) -
     return labels
 
 
-@functools.lru_cache(maxsize=64)
-def _label_table(num_classes: int, dtype: np.dtype, smoothing: float) -> Any:
-    """Row k is the (smoothed) target distribution of class k; indexing it builds a batch in one step."""
-    table = np.full((num_classes, num_classes), smoothing / num_classes, dtype=dtype)
-    np.fill_diagonal(table, 1.0 - smoothing + smoothing / num_classes)
-    table.flags.writeable = False
-    return table
-
-
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: float = 0.0) -> Any:
     """Integer labels as rows of a ``num_classes`` identity, optionally smoothed toward uniform.
 
     >>> one_hot(np.array([2, 0]), 3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    return _label_table(int(num_classes), np.dtype(dtype), float(smoothing))[np.asarray(labels)]
+    table = label_table(int(num_classes), np.dtype(dtype), float(smoothing))
+    xp = namespace(labels)
+    return (table if xp is np else xp.asarray(table))[xp.asarray(labels)]
 
 
 def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:
@@ -128,25 +130,28 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     logits_value = concrete(logits)
-    logits_shape = np.shape(logits_value)
+    logits_shape = getattr(logits_value, "shape", None)
+    logits_shape = np.shape(logits_value) if logits_shape is None else logits_shape
     if len(logits_shape) < 1 or logits_shape[-1] < 1:
         raise ValueError(f"cross_entropy: logits need a last axis of classes, got shape {logits_shape}")
     num_classes = logits_shape[-1]
     target_value = concrete(target)
     dtype = getattr(logits_value, "dtype", None)
     dtype = dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
-    if getattr(target_value, "dtype", np.asarray(target_value).dtype).kind in "iub":
-        labels = _check_labels(target_value, num_classes, logits_shape[:-1])
-        probabilities = _label_table(num_classes, dtype, float(label_smoothing))[labels]
-    else:
-        if np.shape(target_value) != logits_shape:
-            raise ValueError(
-                f"cross_entropy: probability targets must have the logits' shape {logits_shape}, got "
-                f"{np.shape(target_value)}; pass integer labels (dtype int) for class indices"
-            )
-        probabilities = target
-        if label_smoothing:
-            probabilities = R.add(R.multiply(target, 1.0 - label_smoothing), label_smoothing / num_classes)
+    target_dtype = getattr(target_value, "dtype", None)
+    if (np.asarray(target_value).dtype if target_dtype is None else target_dtype).kind in "iub":
+        labels = _check_labels(target_value, num_classes, logits_shape[:-1], like=logits_value)
+        if not isinstance(logits, Box) and getattr(logits, "dtype", None) != dtype:
+            logits = np.asarray(logits, dtype=dtype)  # integers or Python lists: compute in float64
+        return softmax_cross_entropy_labels(logits, labels, reduction=reduction, smoothing=float(label_smoothing))
+    if np.shape(target_value) != logits_shape:
+        raise ValueError(
+            f"cross_entropy: probability targets must have the logits' shape {logits_shape}, got "
+            f"{np.shape(target_value)}; pass integer labels (dtype int) for class indices"
+        )
+    probabilities = target
+    if label_smoothing:
+        probabilities = R.add(R.multiply(target, 1.0 - label_smoothing), label_smoothing / num_classes)
     return softmax_cross_entropy(logits, probabilities, reduction=reduction)
 
 

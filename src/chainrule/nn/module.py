@@ -35,6 +35,7 @@ import numpy as np
 from numpy import ndarray
 
 from .. import tree as _tree
+from ..backend import namespace
 from ..registry import Box
 from ..tree import (
     LEAF,
@@ -366,19 +367,20 @@ class Module:
                 f"load_parameters: names differ from the model's; missing {missing}, unexpected {unexpected}"
             )
         for name, target in own.items():
-            value = np.asarray(values[name])
-            if value.shape != target.shape:
+            value = values[name]
+            if np.shape(value) != target.shape:
                 raise ShapeError(
-                    f"load_parameters: parameter {name!r} has shape {value.shape}, the model expects {target.shape}"
+                    f"load_parameters: parameter {name!r} has shape {np.shape(value)}, the model expects {target.shape}"
                 )
         for name, target in own.items():
-            np.copyto(target, values[name], casting="same_kind")
+            xp = namespace(target)  # a NumPy checkpoint loads into CuPy parameters too
+            xp.copyto(target, xp.asarray(values[name]), casting="same_kind")
         return self
 
     def copy(self) -> Module:
         """A deep copy: the same structure with copied parameter arrays."""
         leaves, treedef = tree_flatten(self)
-        return tree_unflatten(treedef, [np.array(leaf, copy=True) for leaf in leaves])
+        return tree_unflatten(treedef, [leaf.copy() if hasattr(leaf, "copy") else leaf for leaf in leaves])
 
     # ------------------------------------------------------------- description
     def config(self) -> dict[str, Any]:

@@ -9,6 +9,11 @@
 * ``softmax_cross_entropy``: cross-entropy from logits, fused with its
   reduction over the batch (``reduction="none" | "sum" | "mean"``), in one
   stable pass (the shifted log-sum-exp).
+* ``softmax_cross_entropy_labels``: the same for integer class labels (with
+  optional label smoothing), without building one-hot targets.
+
+The cross-entropies keep their exponentials as residuals (``impl_with_residuals``),
+so a first-order backward pass reuses them instead of recomputing the softmax.
 
 Every partial is written with differentiable ops, so higher derivatives work
 (``tests/test_nn_ops.py`` checks both modes to second order).
@@ -16,13 +21,15 @@ Every partial is written with differentiable ops, so higher derivatives work
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..registry import defrule
+from ..backend import namespace
+from ..registry import Box, defrule
 from ..rules import (
     divide,
     expand_dims,
@@ -34,8 +41,8 @@ from ..rules import (
     softmax,
     subtract,
     sum,  # noqa: A004
-    transpose,
 )
+from ..tracer import concrete
 
 Pair = tuple[int, int]
 
@@ -68,8 +75,9 @@ def _unwindow_impl(
     # Scatter-add one (H_out, W_out, N, C) block per kernel offset (kh * kw of them, e.g. 9).
     # Batch and channels go last so each strided add runs over long contiguous rows:
     # with NCHW order the inner loops would be only W_out long (3x slower on 4x4 maps).
-    offsets_first = np.ascontiguousarray(cols.transpose(4, 5, 2, 3, 0, 1))
-    image = np.zeros((size[0] + 2 * ph, size[1] + 2 * pw, n, c), dtype=cols.dtype)
+    xp = namespace(cols)
+    offsets_first = xp.ascontiguousarray(cols.transpose(4, 5, 2, 3, 0, 1))
+    image = xp.zeros((size[0] + 2 * ph, size[1] + 2 * pw, n, c), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             image[i : i + sh * (out_h - 1) + 1 : sh, j : j + sw * (out_w - 1) + 1 : sw] += offsets_first[i, j]
@@ -101,7 +109,7 @@ unwindow2d = defrule(
 # ---------------------------------------------------------------- affine (Linear)
 def _affine_impl(x: Any, w: Any, b: Any) -> Any:
     out = x @ w
-    if out.dtype != np.result_type(out, b):
+    if b.dtype != out.dtype and out.dtype != np.result_type(out, b):
         return out + b  # b is wider (float64 bias, float32 weights): promote as NumPy would
     out += b  # in place: x @ w is a fresh array, and b broadcasts over the rows
     return out
@@ -112,17 +120,24 @@ def _as_rows(a: Any, width: int) -> Any:
     return a if a.ndim == 2 else reshape(a, shape=(-1, width))
 
 
+# .T rather than transpose(...): a plain array's attribute (free) or a box's transpose primitive.
+def _affine_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    return matmul(g, w.T)
+
+
 def _affine_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return matmul(transpose(_as_rows(x, w.shape[0])), _as_rows(g, w.shape[1]))
+    return matmul(_as_rows(x, w.shape[0]).T, _as_rows(g, w.shape[1]))
 
 
 def _affine_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    if g.ndim == 2:
+        return g.sum(axis=0)  # the method: NumPy's own for an array, the sum primitive for a box
     return sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
 
 
 affine = defrule(
     "affine", _affine_impl,
-    vjp=(lambda g, out, x, w, b: matmul(g, transpose(w)), _affine_vjp_w, _affine_vjp_b),
+    vjp=(_affine_vjp_x, _affine_vjp_w, _affine_vjp_b),
     jvp=(lambda t, out, x, w, b: matmul(t, w), lambda t, out, x, w, b: matmul(x, t), lambda t, out, x, w, b: t),
     latex=r"y = xW + b:\ \frac{\partial L}{\partial x} = G W^\top,\quad \frac{\partial L}{\partial W} = x^\top G,\quad "
     r"\frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G",
@@ -130,19 +145,47 @@ affine = defrule(
 
 
 # ---------------------------------------------------------------- cross-entropy
+# Two fused primitives: one for probability targets (one-hot or soft, differentiable
+# in both arguments) and one for integer labels, which never builds a one-hot matrix.
+# Both keep the forward pass's exponentials as residuals, so the backward pass of a
+# first-order gradient is one division and a subtraction instead of a second softmax.
 def _row_count(logits: Any) -> int:
     return math.prod(logits.shape[:-1])  # math.prod: np.prod costs microseconds on a tuple
 
 
-def _cross_entropy_impl(logits: Any, targets: Any, reduction: str = "none") -> Any:
-    # sum_k p_k (log sum_j e^{z_j} - z_k), computed on z - max z so that
-    # nothing overflows and nothing large cancels (|z| ~ 1e4 in float32 is fine).
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    rows = targets.sum(axis=-1) * np.log(np.exp(shifted).sum(axis=-1)) - (targets * shifted).sum(axis=-1)
+def _reduce_loss(rows: Any, reduction: str) -> Any:
     if reduction == "none":
         return rows
     total = rows.sum()
-    return total if reduction == "sum" else total / rows.dtype.type(max(rows.size, 1))
+    return total if reduction == "sum" else total / rows.dtype.type(max(rows.size, 1))  # not .mean(): 3x slower
+
+
+def _shifted_exponentials(logits: Any) -> tuple[Any, Any, Any]:
+    """``z - max z``, its exponentials and their row sums (kept dims): nothing overflows."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return shifted, exp, exp.sum(axis=-1, keepdims=True)
+
+
+@functools.lru_cache(maxsize=64)
+def label_table(num_classes: int, dtype: np.dtype, smoothing: float) -> Any:
+    """Row k is the (smoothed) target distribution of class k; indexing it builds a batch in one step."""
+    table = np.full((num_classes, num_classes), smoothing / num_classes, dtype=dtype)
+    np.fill_diagonal(table, 1.0 - smoothing + smoothing / num_classes)
+    table.flags.writeable = False
+    return table
+
+
+def _ce_with_residuals(logits: Any, targets: Any, reduction: str = "none") -> tuple[Any, Any]:
+    # sum_k p_k (log sum_j e^{z_j} - z_k), computed on z - max z so that
+    # nothing overflows and nothing large cancels (|z| ~ 1e4 in float32 is fine).
+    shifted, exp, total = _shifted_exponentials(logits)
+    rows = targets.sum(axis=-1) * np.log(total[..., 0]) - (targets * shifted).sum(axis=-1)
+    return _reduce_loss(rows, reduction), (exp, total)
+
+
+def _cross_entropy_impl(logits: Any, targets: Any, reduction: str = "none") -> Any:
+    return _ce_with_residuals(logits, targets, reduction)[0]
 
 
 def _ce_dlogits(logits: Any, targets: Any) -> Any:
@@ -165,11 +208,25 @@ def _reduce_rows(per_entry: Any, logits: Any, reduction: str) -> Any:
     return total if reduction == "sum" else divide(total, _row_count(logits))
 
 
-def _ce_vjp_logits(g: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
+def _plain_weights(g: Any, logits: Any, reduction: str) -> Any:
+    """``_row_weights`` with NumPy directly, for the residual path (g is a plain array there)."""
+    if reduction == "none":
+        return g[..., None]
+    return g if reduction == "sum" else g / _row_count(logits)
+
+
+def _ce_vjp_logits(g: Any, out: Any, z: Any, p: Any, reduction: str = "none", residuals: Any = None) -> Any:
+    if residuals is not None and not isinstance(g, Box):
+        exp, total = residuals
+        dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
+        dlogits *= p.sum(axis=-1, keepdims=True)
+        dlogits -= p
+        dlogits *= _plain_weights(g, z, reduction)
+        return dlogits
     return multiply(_ce_dlogits(z, p), _row_weights(g, z, reduction))
 
 
-def _ce_vjp_targets(g: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
+def _ce_vjp_targets(g: Any, out: Any, z: Any, p: Any, reduction: str = "none", residuals: Any = None) -> Any:
     return multiply(negative(log_softmax(z, axis=-1)), _row_weights(g, z, reduction))
 
 
@@ -182,9 +239,78 @@ def _ce_jvp_targets(t: Any, out: Any, z: Any, p: Any, reduction: str = "none") -
 
 
 softmax_cross_entropy = defrule(
-    "softmax_cross_entropy", _cross_entropy_impl,
+    "softmax_cross_entropy", _cross_entropy_impl, impl_with_residuals=_ce_with_residuals,
     vjp=(_ce_vjp_logits, _ce_vjp_targets), jvp=(_ce_jvp_logits, _ce_jvp_targets),
     latex=r"\ell = -\sum_k p_k \log\mathrm{softmax}(z)_k:\ "
     r"\frac{\partial \ell}{\partial z_k} = \Big(\sum_j p_j\Big)\mathrm{softmax}(z)_k - p_k,\quad "
     r"\frac{\partial \ell}{\partial p_k} = -\log\mathrm{softmax}(z)_k",
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=32)
+def _row_numbers(count: int) -> Any:
+    rows = np.arange(count)
+    rows.flags.writeable = False  # shared between calls
+    return rows
+
+
+def _as_label_rows(logits: Any, labels: Any) -> tuple[Any, Any, Any]:
+    """Logits as (rows, classes), labels flattened, and the row numbers: for picking z[i, y_i]."""
+    count = labels.size
+    rows = _row_numbers(count) if type(logits) is np.ndarray else namespace(logits).arange(count)
+    if logits.ndim == 2:  # the usual (batch, classes): nothing to flatten
+        return logits, labels, rows
+    return logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), rows
+
+
+def _label_ce_with_residuals(
+    logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0
+) -> tuple[Any, Any]:
+    # With targets q = (1 - s) onehot(y) + s / K: loss = lse(z) - (1 - s) z_y - s mean_k z_k.
+    shifted, exp, total = _shifted_exponentials(logits)
+    flat_shifted, flat_labels, rows = _as_label_rows(shifted, labels)
+    loss_rows = np.log(total).reshape(labels.shape)
+    if smoothing:
+        loss_rows -= (1.0 - smoothing) * flat_shifted[rows, flat_labels].reshape(labels.shape)
+        loss_rows -= shifted.sum(axis=-1) * (smoothing / logits.shape[-1])
+    else:
+        loss_rows -= flat_shifted[rows, flat_labels].reshape(labels.shape)
+    return _reduce_loss(loss_rows, reduction), (exp, total)
+
+
+def _label_ce_impl(logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
+    return _label_ce_with_residuals(logits, labels, reduction, smoothing)[0]
+
+
+def _label_targets(z: Any, labels: Any, smoothing: float) -> Any:
+    """The labels' target distributions, a constant: for the differentiable (higher-order) path."""
+    table = label_table(z.shape[-1], concrete(z).dtype, float(smoothing))
+    xp = namespace(concrete(z))
+    return (table if xp is np else xp.asarray(table))[labels]
+
+
+def _label_ce_vjp(
+    g: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0, residuals: Any = None
+) -> Any:
+    if residuals is not None and not isinstance(g, Box):
+        exp, total = residuals
+        dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
+        flat, flat_labels, rows = _as_label_rows(dlogits, labels)
+        flat[rows, flat_labels] -= 1.0 - smoothing
+        if smoothing:
+            dlogits -= smoothing / z.shape[-1]
+        dlogits *= _plain_weights(g, z, reduction)
+        return dlogits
+    return multiply(_ce_dlogits(z, _label_targets(z, labels, smoothing)), _row_weights(g, z, reduction))
+
+
+def _label_ce_jvp(t: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
+    return _reduce_rows(multiply(t, _ce_dlogits(z, _label_targets(z, labels, smoothing))), z, reduction)
+
+
+softmax_cross_entropy_labels = defrule(
+    "softmax_cross_entropy_labels", _label_ce_impl, impl_with_residuals=_label_ce_with_residuals,
+    vjp=(_label_ce_vjp, None), jvp=(_label_ce_jvp, None),
+    latex=r"\ell = \log\sum_j e^{z_j} - (1-s)\,z_y - \tfrac{s}{K}\sum_k z_k:\ "
+    r"\frac{\partial \ell}{\partial z_k} = \mathrm{softmax}(z)_k - (1-s)\,[k = y] - \tfrac{s}{K}",
 )  # fmt: skip

@@ -11,21 +11,62 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..registry import Box
 from ..tracer import concrete, is_traced
 from ._dispatch import NON_DIFFERENTIABLE, has_traced, is_scalar, non_differentiable, traced_or
 from ._elementwise import cast
 
+_SEQUENCES = (list, tuple)
+_HOST = frozenset({np.ndarray, float, int, complex, bool, np.float64, np.float32, np.int64, np.bool_, np.complex128})
 
-def _build(obj: Any) -> Any:
-    if isinstance(obj, Box) or type(obj) not in (list, tuple):
+
+def _data_namespace(obj: Any) -> Any:
+    """NumPy or CuPy, as told by the first entry of a nested list (or by ``obj`` itself)."""
+    while type(obj) in _SEQUENCES and obj:
+        obj = obj[0]
+    return np if type(obj) in _HOST else namespace(concrete(obj))
+
+
+def _traced_namespace(obj: Any) -> Any:
+    """NumPy or CuPy: the module of the first traced value in a nested list."""
+    for item in obj:
+        if isinstance(item, Box):
+            return namespace(concrete(item))
+        if type(item) in _SEQUENCES and has_traced(item):
+            return _traced_namespace(item)
+    return np
+
+
+def _build(obj: Any, xp: Any = None) -> Any:
+    if isinstance(obj, Box) or type(obj) not in _SEQUENCES:
         return obj
     if not has_traced(obj):
-        return np.array(obj)
-    return R.stack(*[_build(item) for item in obj], axis=0)
+        return _data_namespace(obj).array(obj)
+    xp = xp or _traced_namespace(obj)
+    items = [_build(item, xp) for item in obj]
+    if xp is not np:  # numbers beside GPU values become GPU arrays (CuPy's stack takes arrays only)
+        items = [item if isinstance(item, Box) else xp.asarray(item) for item in items]
+    return R.stack(*items, axis=0)
 
 
-@traced_or(np.array)
+def _on_data_namespace(numpy_function: Any) -> Any:
+    """NumPy's constructor for NumPy data (and numbers, lists); CuPy's same-named one for CuPy data."""
+
+    name = numpy_function.__name__
+
+    def construct(data: Any, *args: Any, **kwargs: Any) -> Any:
+        xp = _data_namespace(data)
+        if xp is np:
+            return numpy_function(data, *args, **kwargs)
+        return getattr(xp, name)(data, *args, **kwargs)
+
+    construct.__name__ = construct.__qualname__ = name
+    construct.__doc__ = numpy_function.__doc__
+    return construct
+
+
+@traced_or(_on_data_namespace(np.array))
 def array(object: Any, dtype: Any = None, *, copy: Any = True, order: Any = "K", subok: bool = False,  # noqa: A002
           ndmin: int = 0, like: Any = None) -> Any:  # fmt: skip
     """Like ``numpy.array``; nested lists and tuples that hold traced values are stacked differentiably.
@@ -41,14 +82,14 @@ def array(object: Any, dtype: Any = None, *, copy: Any = True, order: Any = "K",
     return result
 
 
-@traced_or(np.asarray)
+@traced_or(_on_data_namespace(np.asarray))
 def asarray(a: Any, dtype: Any = None, order: Any = None, **options: Any) -> Any:
     """Like ``numpy.asarray``; traced values (and lists of them) stay traced."""
     return cast(_build(a), dtype)
 
 
-asanyarray = traced_or(np.asanyarray)(asarray.__wrapped__)
-ascontiguousarray = traced_or(np.ascontiguousarray)(asarray.__wrapped__)
+asanyarray = traced_or(_on_data_namespace(np.asanyarray))(asarray.__wrapped__)
+ascontiguousarray = traced_or(_on_data_namespace(np.ascontiguousarray))(asarray.__wrapped__)
 
 
 @traced_or(np.copy)
@@ -75,7 +116,16 @@ def full_like(
     return R.broadcast_to(cast(fill_value, dtype or concrete(a).dtype), shape=target)
 
 
-@traced_or(np.full)
+def _full_on_fill_namespace(shape: Any, fill_value: Any, dtype: Any = None, order: Any = "C", **options: Any) -> Any:
+    """NumPy's ``full``, or CuPy's when the fill value is a CuPy array."""
+    xp = namespace(fill_value)
+    return np.full(shape, fill_value, dtype, order, **options) if xp is np else xp.full(shape, fill_value, dtype, order)
+
+
+_full_on_fill_namespace.__name__ = "full"
+
+
+@traced_or(_full_on_fill_namespace)
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: Any = "C", **options: Any) -> Any:
     """An array of ``shape`` filled with ``fill_value``: differentiable in a traced fill value."""
     shape = (shape,) if is_scalar(shape) else tuple(shape)
@@ -83,10 +133,27 @@ def full(shape: Any, fill_value: Any, dtype: Any = None, order: Any = "C", **opt
 
 
 def as_array(x: Any) -> Any:
-    """Traced values (and lists of them) as one traced array; plain data as a NumPy array."""
-    if isinstance(x, Box):
+    """Traced values (and lists of them) as one traced array; plain data as an array of its own module.
+
+    NumPy data stays NumPy's, CuPy data CuPy's (``numpy.asarray`` refuses GPU arrays).
+    """
+    if isinstance(x, Box) or type(x) is np.ndarray:
         return x
-    return _build(x) if type(x) in (list, tuple) else np.asarray(x)
+    return _build(x) if type(x) in _SEQUENCES else namespace(x).asarray(x)
+
+
+def as_array_like(x: Any, like: Any) -> Any:
+    """``as_array(x)``, with numbers and lists of them made where ``like``'s values live (NumPy or CuPy).
+
+    For constants that the caller combines with ``like`` (a fill value, a quantile, a prepended 0.5):
+    CuPy refuses to combine its arrays with NumPy's.
+    """
+    if isinstance(x, Box) or type(x) is np.ndarray:
+        return x
+    xp = namespace(concrete(like))
+    if xp is np or (type(x) in _SEQUENCES and has_traced(x)):
+        return as_array(x)
+    return xp.asarray(x)
 
 
 # NumPy's constructors, unchanged: their inputs are shapes and numbers, not arrays to differentiate.

@@ -96,6 +96,25 @@ def _run_traced(traced: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     return traced(*args, **kwargs)
 
 
+_NO_IMPLEMENTATION = ("no implementation found for", "returned NotImplemented from __array_ufunc__")
+
+
+def _lacks_implementation(error: TypeError) -> bool:
+    """True for NumPy's error when an array type (CuPy's) does not implement a function or ufunc."""
+    message = str(error)
+    return any(text in message for text in _NO_IMPLEMENTATION)
+
+
+def _on_another_backend(args: tuple, kwargs: dict) -> bool:
+    """Whether an argument is a CuPy array: its library (or SciPy) refused a call NumPy takes.
+
+    CuPy lacks some keywords (``where=``, ``initial=``, ``correction=``) and SciPy
+    refuses device memory; the differentiable implementation then computes the
+    same value from primitives that CuPy has.
+    """
+    return any(type(arg).__module__.startswith("cupy") for arg in (*args, *kwargs.values()))
+
+
 def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a differentiable implementation; plain inputs go to ``numpy_function``.
 
@@ -113,7 +132,17 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
                 for arg in kwargs.values():
                     if type(arg) not in _PLAIN and has_traced(arg):
                         return _run_traced(traced, args, kwargs)
-            return numpy_function(*args, **kwargs)
+            try:
+                return numpy_function(*args, **kwargs)
+            except TypeError as error:
+                if not (_lacks_implementation(error) or _on_another_backend(args, kwargs)):
+                    raise
+                # Another array library (CuPy) has no such function: the differentiable
+                # implementation, built from primitives that it does have, gives the same value.
+                try:
+                    return traced(*args, **kwargs)
+                except NotImplementedError:
+                    raise error from None
 
         functools.update_wrapper(dispatch, traced)
         dispatch.numpy_function = numpy_function  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..rules import np_ufuncs as U
 from ..tracer import concrete, is_traced
 from ._dispatch import non_differentiable, refuse, traced_or
@@ -30,10 +31,10 @@ def as_traceable(x: Any) -> Any:
 
 
 def cast(x: Any, dtype: Any) -> Any:
-    """``x`` as ``dtype``: differentiably for traced values, with NumPy otherwise."""
+    """``x`` as ``dtype``: differentiably for traced values, with x's own module (NumPy, CuPy) otherwise."""
     if dtype is None:
         return x
-    return R.astype(x, dtype=np.dtype(dtype)) if is_traced(x) else np.asarray(x, dtype=dtype)
+    return R.astype(x, dtype=np.dtype(dtype)) if is_traced(x) else namespace(x).asarray(x, dtype=dtype)
 
 
 def _ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:

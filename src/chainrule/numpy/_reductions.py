@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..rules import np_reduce as NR
 from ..rules import np_ufuncs as U
 from ..rules.reduce import normalize_axes
 from ..tracer import concrete
-from ._construct import as_array
+from ._construct import as_array, as_array_like
 from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import cast
 
@@ -168,7 +169,8 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     # y_k = prod_j where(j <= k, x_j, 1): an n x n grid of the entries, reduced by the core prod
     # (whose rule is exact at zeros). O(n^2) memory along the axis.
     grid = R.broadcast_to(R.expand_dims(moved, axis=-2), shape=moved.shape[:-1] + (n, n))
-    lower = np.tril(np.ones((n, n), dtype=bool))
+    xp = namespace(concrete(x))  # the mask beside x's values: NumPy or CuPy
+    lower = xp.tril(xp.ones((n, n), dtype=bool))
     return R.transpose(R.prod(R.where(lower, grid, 1), axis=-1), axes=inverse)
 
 
@@ -178,7 +180,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     x = as_array(a)
     if weights is None:
         result = R.mean(x, axis=axis, keepdims=keepdims)
-        total = np.broadcast_to(np.asarray(_count(x, axis, keepdims), dtype=result.dtype), result.shape)
+        xp = namespace(concrete(result))
+        total = xp.broadcast_to(xp.asarray(_count(x, axis, keepdims), dtype=result.dtype), result.shape)
     else:
         w = as_array(weights)
         if w.shape != x.shape:
@@ -213,7 +216,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = _NOT_GIVEN, append: 
         if extra is _NOT_GIVEN:
             pieces.append(None)
             continue
-        extra = as_array(extra)
+        extra = as_array_like(extra, x)
         if extra.ndim == 0:
             shape = list(x.shape)
             shape[axis] = 1
@@ -346,7 +349,8 @@ def quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input:
         raise NotImplementedError(
             f"chainrule.numpy.quantile: method={method!r} is not differentiable yet; use 'linear'"
         )
-    x, q = as_array(a), as_array(q)
+    x = as_array(a)
+    q = as_array_like(q, x)
     axes = tuple(range(x.ndim)) if axis is None else ((int(axis) % x.ndim,) if is_scalar(axis) else
                                                       tuple(int(i) % x.ndim for i in axis))  # fmt: skip
     moved, _ = R.moveaxis_all(x, axes)

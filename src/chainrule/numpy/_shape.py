@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
+from ..registry import Box
 from ..tracer import concrete
-from ._construct import as_array
+from ._construct import as_array, as_array_like
 from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import cast
 
@@ -348,7 +350,10 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
             hasattr(f, "trace") for f in np.ravel(np.asarray(fill, dtype=object))
         ):
             raise NotImplementedError("pad: traced constant_values are not differentiable yet")
-        background = np.pad(np.zeros(x.shape, dtype=concrete(x).dtype), widths, mode="constant", constant_values=fill)
+        xp = namespace(concrete(x))  # the padded background beside x's values: NumPy or CuPy
+        widths_pairs = tuple((int(before), int(after)) for before, after in widths)
+        zeros = xp.zeros(x.shape, dtype=concrete(x).dtype)
+        background = xp.pad(zeros, widths_pairs, mode="constant", constant_values=fill)
         inner = tuple(slice(int(before), int(before) + n) for (before, _), n in zip(widths, x.shape))
         return R.add(R.scatter_add(x, index=inner, shape=background.shape), background)
     if mode not in _GATHER_PAD_MODES or kwargs.get("reflect_type", "even") != "even":
@@ -397,7 +402,8 @@ def _triangle(numpy_function: Any, lower: bool) -> Any:
     def triangle(m: Any, k: int = 0) -> Any:
         x = as_array(m)
         rows, cols = x.shape[-2:] if x.ndim >= 2 else (x.shape[0], x.shape[0])
-        mask = np.tri(rows, cols, k, dtype=bool) if lower else ~np.tri(rows, cols, k - 1, dtype=bool)
+        xp = namespace(concrete(x))  # the mask beside x's values: NumPy or CuPy
+        mask = xp.tri(rows, cols, k, dtype=bool) if lower else ~xp.tri(rows, cols, k - 1, dtype=bool)
         if x.ndim < 2:
             x = R.broadcast_to(x, shape=(rows, cols))
         return R.where(mask, x, 0)
@@ -418,7 +424,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     refuse("take", out=out)
     x = as_array(a)
     x, axis = _flat_or_axis(x, axis)
-    index = np.asarray(concrete(indices))
+    index = _index_array(indices)
     n = x.shape[axis]
     if mode == "wrap":
         index = np.mod(index, n)
@@ -427,9 +433,15 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     return _gather_along(x, index, axis)
 
 
+def _index_array(indices: Any) -> Any:
+    """Indices as an array of their own module (NumPy's for lists and NumPy arrays, CuPy's for CuPy arrays)."""
+    values = concrete(indices)
+    return namespace(values).asarray(values)
+
+
 def along_axis_index(indices: Any, axis: int) -> tuple:
     """The advanced index that picks ``indices`` along ``axis`` and everything else in place."""
-    indices = np.asarray(indices)
+    indices = _index_array(indices)
     grid = np.indices(indices.shape, sparse=True)
     return tuple(indices if i == axis else g for i, g in enumerate(grid))
 
@@ -438,7 +450,7 @@ def along_axis_index(indices: Any, axis: int) -> tuple:
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """Entries picked along an axis by an index array of the same rank (argsort's output, say)."""
     x = as_array(arr)
-    indices = np.asarray(concrete(indices))
+    indices = _index_array(indices)
     x, axis = _flat_or_axis(x, axis)
     shape = np.broadcast_shapes(tuple(1 if i == axis else d for i, d in enumerate(x.shape)),
                                 tuple(1 if i == axis else d for i, d in enumerate(indices.shape)))  # fmt: skip
@@ -483,12 +495,20 @@ class _Concatenator:
     def __init__(self, numpy_version: Any, axis: int, ndmin: int, trans1d: int) -> None:
         self.numpy_version, self.axis, self.ndmin, self.trans1d = numpy_version, axis, ndmin, trans1d
 
+    def _plain_version(self, items: tuple) -> Any:
+        """NumPy's r_/c_, or CuPy's when an item is a CuPy array."""
+        for item in items:
+            xp = namespace(item)
+            if xp is not np:
+                return getattr(xp, "r_" if self.numpy_version is np.r_ else "c_")
+        return self.numpy_version
+
     def __getitem__(self, key: Any) -> Any:
         from ._dispatch import has_traced  # noqa: PLC0415
 
         items = key if isinstance(key, tuple) else (key,)
         if not builtins.any(has_traced(item) for item in items):
-            return self.numpy_version[key]
+            return self._plain_version(items)[key]
         axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
         if items and isinstance(items[0], str):
             directive, items = items[0], items[1:]
@@ -498,12 +518,11 @@ class _Concatenator:
             axis = numbers[0]
             ndmin = numbers[1] if len(numbers) > 1 else ndmin
             trans1d = numbers[2] if len(numbers) > 2 else trans1d
+        built = [as_array(item) if not isinstance(item, slice) and has_traced(item) else item for item in items]
+        like = next(item for item in built if isinstance(item, Box))  # constants are made beside it
         parts = []
-        for item in items:
-            if isinstance(item, slice):
-                part = np.r_[item]
-            else:
-                part = as_array(item)
+        for item in built:
+            part = as_array_like(np.r_[item].tolist() if isinstance(item, slice) else item, like)
             part = _at_least(part, ndmin, trans1d)
             parts.append(part)
         return R.concatenate(*parts, axis=axis)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..rules import np_fft as F
 from ..tracer import concrete
 from ._construct import as_array
@@ -28,7 +29,7 @@ def _fit_length(x: Any, n: Any, axis: int) -> Any:
         return R.getitem(x, index=(slice(None),) * axis + (slice(0, n),))
     shape = list(x.shape)
     shape[axis] = n - length
-    return R.concatenate(x, np.zeros(shape, dtype=concrete(x).dtype), axis=axis)
+    return R.concatenate(x, namespace(concrete(x)).zeros(shape, dtype=concrete(x).dtype), axis=axis)
 
 
 def _one_axis(x: Any, n: Any, axis: int) -> tuple[Any, int]:

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import rules as R
+from ..backend import namespace
 from ..rules import np_linalg as L
 from ..rules import np_reduce as NR
 from ..rules import np_ufuncs as U
@@ -70,6 +71,17 @@ for _name in ("EighResult", "EigResult", "SVDResult", "QRResult", "SlogdetResult
 NON_DIFFERENTIABLE["LinAlgError"] = "an exception class"
 
 
+def _named(numpy_function: Any, result_type: Any) -> Any:
+    """``numpy_function`` whose plain-tuple results (CuPy's) get NumPy's field names, as on the CPU."""
+
+    @functools.wraps(numpy_function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        result = numpy_function(*args, **kwargs)
+        return result_type(*result) if type(result) is tuple else result
+
+    return call
+
+
 def _square_matrix(name: str, a: Any) -> Any:
     a = as_array(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
@@ -79,11 +91,11 @@ def _square_matrix(name: str, a: Any) -> Any:
 
 def _symmetric_from(a: Any, lower: bool) -> Any:
     """The symmetric matrix NumPy reads from one triangle of ``a`` (the other is ignored)."""
-    n = a.shape[-1]
-    strict = np.tri(n, n, -1, dtype=bool)
+    n, xp = a.shape[-1], namespace(concrete(a))  # masks beside a's values: NumPy or CuPy
+    strict = xp.tri(n, n, -1, dtype=bool)
     if not lower:
         strict = strict.T
-    triangle = R.where(strict | np.eye(n, dtype=bool), a, 0)
+    triangle = R.where(strict | xp.eye(n, dtype=bool), a, 0)
     return R.add(triangle, L.matrix_transpose(R.where(strict, a, 0)))
 
 
@@ -106,7 +118,7 @@ def det(a: Any) -> Any:
     return L.det(_square_matrix("det", a))
 
 
-@traced_or(np.linalg.slogdet)
+@traced_or(_named(np.linalg.slogdet, SlogdetResult))
 def slogdet(a: Any) -> SlogdetResult:
     """(sign, log|det|): the log is differentiable (A^-T); the sign of a real matrix is constant."""
     a = _square_matrix("slogdet", a)
@@ -124,7 +136,8 @@ def matrix_power(a: Any, n: int) -> Any:
     a = _square_matrix("matrix_power", a)
     n = int(n)
     if n == 0:
-        return np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+        xp = namespace(concrete(a))
+        return xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
     if n < 0:
         a, n = L.inv(a), -n
     result = power = None
@@ -163,7 +176,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
     return L.matrix_transpose(lower) if upper else lower
 
 
-@traced_or(np.linalg.eigh)
+@traced_or(_named(np.linalg.eigh, EighResult))
 def eigh(a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803  (NumPy's name)
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix read from one triangle."""
     a = _square_matrix("eigh", a)
@@ -180,7 +193,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803
     return L.eigh_values(_symmetric_from(a, lower=UPLO.upper() == "L"))
 
 
-@traced_or(np.linalg.eig)
+@traced_or(_named(np.linalg.eig, EigResult))
 def eig(a: Any) -> EigResult:
     """Eigenvalues and (unit, LAPACK-phased) eigenvectors of a general matrix; distinct eigenvalues."""
     a = _square_matrix("eig", a)
@@ -193,7 +206,7 @@ def eigvals(a: Any) -> Any:
     return L.eig_values(_square_matrix("eigvals", a))
 
 
-@traced_or(np.linalg.svd)
+@traced_or(_named(np.linalg.svd, SVDResult))
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
     """Singular value decomposition; distinct nonzero singular values for the vectors' derivatives.
 
@@ -225,7 +238,7 @@ def svdvals(x: Any, /) -> Any:
     return L.svd_values(as_array(x))
 
 
-@traced_or(np.linalg.qr)
+@traced_or(_named(np.linalg.qr, QRResult))
 def qr(a: Any, mode: str = "reduced") -> Any:
     """QR decomposition (reduced, complete or 'r'); R's diagonal signs are LAPACK's."""
     a = as_array(a)
@@ -238,7 +251,8 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     m, n = a.shape[-2:]
     if mode == "complete" and m > n:
         q = R.concatenate(q, L.basis_complement(a, what="qr Q"), axis=-1)
-        r = R.concatenate(r, np.zeros(a.shape[:-2] + (m - n, n), dtype=concrete(a).dtype), axis=-2)
+        zeros = namespace(concrete(a)).zeros(a.shape[:-2] + (m - n, n), dtype=concrete(a).dtype)
+        r = R.concatenate(r, zeros, axis=-2)
     return QRResult(q, r)
 
 

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..tracer import concrete
 from ..tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
 
@@ -107,7 +108,7 @@ def leaf_paths(treedef: TreeDef) -> list[str]:
 
 
 def _nonfinite_kind(leaf: Any) -> str:
-    values = np.asarray(concrete(leaf))
+    values = to_numpy(concrete(leaf))
     return "NaN" if np.isnan(values).any() else "inf"
 
 
@@ -159,7 +160,7 @@ def global_norm(tree: Any) -> float:
     5.0
     """
     leaves = tree_flatten(tree)[0]
-    return math.sqrt(sum(float(np.vdot(x, x).real) for x in map(np.asarray, leaves)))
+    return math.sqrt(sum(float(np.vdot(x, x).real) for x in leaves))  # np.vdot flattens; CuPy dispatches
 
 
 class GradientTransform:

@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import namespace
 from ..registry import PerArgument, defrule
 from ..tracer import concrete
 from .arithmetic import add, divide, multiply, negative, subtract, where
 from .linalg import matmul
 from .np_ufuncs import conjugate
 from .reduce import sum  # noqa: A004
-from .shape import concatenate, expand_dims, getitem, real, transpose
+from .shape import broadcast_to, concatenate, expand_dims, getitem, real, transpose
 
 
 # ---------------------------------------------------------------- helpers
@@ -38,6 +39,11 @@ def matrix_transpose(x: Any) -> Any:
     """Swap the last two axes (the batch stays in front)."""
     axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
     return transpose(x, axes=axes)
+
+
+def _xp(x: Any) -> Any:
+    """NumPy or CuPy: the module of ``x``'s values, where constants used beside ``x`` must be built."""
+    return namespace(concrete(x))
 
 
 def _is_complex(x: Any) -> bool:
@@ -59,7 +65,7 @@ def _trace(x: Any) -> Any:
 
 
 def _eye_like(x: Any) -> Any:
-    return np.eye(x.shape[-1], dtype=concrete(x).dtype)
+    return _xp(x).eye(x.shape[-1], dtype=concrete(x).dtype)
 
 
 def _column(x: Any) -> Any:
@@ -82,7 +88,7 @@ def _transpose_of(linear: Any, like: Any, cotangent: Any) -> Any:
 def _off_diagonal_reciprocal(differences: Any) -> Any:
     """F[i, j] = 1 / differences[i, j] off the diagonal, 0 on it."""
     n = differences.shape[-1]
-    eye = np.eye(n, dtype=bool)
+    eye = _xp(differences).eye(n, dtype=bool)
     return where(eye, 0, divide(1, where(eye, 1, differences)))
 
 
@@ -152,7 +158,7 @@ def _einsum_vjp(k: int, g: Any, out: Any, *operands: Any, subscripts: str = "", 
         if c in seen:  # a repeated letter is a diagonal: link a fresh letter to it by a delta
             fresh = spare.pop(0)
             terms.append(c + fresh)
-            arrays.append(np.eye(shape[position], dtype=dtype))
+            arrays.append(_xp(g).eye(shape[position], dtype=dtype))
             letters.append(fresh)
         else:
             seen.add(c)
@@ -161,7 +167,7 @@ def _einsum_vjp(k: int, g: Any, out: Any, *operands: Any, subscripts: str = "", 
     for position, c in enumerate(letters):
         if c not in present:  # summed over in k alone: every entry gets the same gradient
             terms.append(c)
-            arrays.append(np.ones(shape[position], dtype=dtype))
+            arrays.append(_xp(g).ones(shape[position], dtype=dtype))
             present.add(c)
     return einsum(*arrays, subscripts=",".join(terms) + "->" + "".join(letters), optimize=optimize)
 
@@ -188,7 +194,11 @@ inv = defrule(
 
 def _solve_vector(a: Any, b: Any) -> Any:
     """solve for a batch of vectors b (..., n) (NumPy 2 reads 2-D b as matrices)."""
-    return getitem(solve(a, _column(b)), index=(Ellipsis, 0))
+    column = _column(b)
+    batch = np.broadcast_shapes(a.shape[:-2], column.shape[:-2])
+    if column.shape[:-2] != batch:  # CuPy's solve does not broadcast the batch of b
+        column = broadcast_to(column, batch + column.shape[-2:])
+    return getitem(solve(a, column), index=(Ellipsis, 0))
 
 
 def _solve_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
@@ -245,20 +255,20 @@ logabsdet = defrule(
 
 
 # ---------------------------------------------------------------- Cholesky (symmetric input)
-def _lower_half_diagonal(n: int) -> Any:
-    """Phi's mask: the strict lower triangle and half the diagonal."""
-    return np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+def _lower_half_diagonal(n: int, xp: Any) -> Any:
+    """Phi's mask: the strict lower triangle and half the diagonal (built by ``xp``, NumPy or CuPy)."""
+    return xp.tril(xp.ones((n, n))) - 0.5 * xp.eye(n)
 
 
 def _cholesky_jvp(t: Any, out: Any, a: Any) -> Any:
     # dL = L Phi(L^-1 dA L^-T)  (Murray 2016, eq. 9)
     inner = matrix_transpose(solve(out, matrix_transpose(solve(out, t))))
-    return matmul(out, multiply(inner, _lower_half_diagonal(out.shape[-1])))
+    return matmul(out, multiply(inner, _lower_half_diagonal(out.shape[-1], _xp(out))))
 
 
 def _cholesky_vjp(g: Any, out: Any, a: Any) -> Any:
     # A_bar = L^-T Phi(L^T G) L^-1, symmetrised (the input is symmetric)
-    phi = multiply(matmul(matrix_transpose(out), g), _lower_half_diagonal(out.shape[-1]))
+    phi = multiply(matmul(matrix_transpose(out), g), _lower_half_diagonal(out.shape[-1], _xp(out)))
     left = solve(matrix_transpose(out), phi)
     full = matrix_transpose(solve(matrix_transpose(out), matrix_transpose(left)))
     return multiply(0.5, add(full, matrix_transpose(full)))
@@ -423,7 +433,7 @@ svd_vh = defrule(
 def _complement_jvp(t: Any, out: Any, a: Any, **params: Any) -> Any:
     # Any orthonormal basis of the complement is as good as LAPACK's: its
     # derivative does not exist. NaN says so to whoever reads this tangent.
-    return np.full(concrete(out).shape, np.nan, dtype=concrete(out).dtype)
+    return _xp(out).full(concrete(out).shape, np.nan, dtype=concrete(out).dtype)
 
 
 def _complement_vjp(g: Any, out: Any, a: Any, **params: Any) -> Any:
@@ -432,7 +442,7 @@ def _complement_vjp(g: Any, out: Any, a: Any, **params: Any) -> Any:
             f"the extra columns of a complete {params.get('what', 'basis')} (shape {out.shape}) are not "
             f"unique, so they have no derivative; use full_matrices=False / mode='reduced'"
         )
-    return np.zeros(concrete(a).shape, dtype=concrete(a).dtype)
+    return _xp(a).zeros(concrete(a).shape, dtype=concrete(a).dtype)
 
 
 def _complement_impl(a: Any, what: str = "") -> Any:
@@ -463,7 +473,8 @@ def _qr_square_or_tall_jvp(t: Any, q: Any, r: Any) -> tuple[Any, Any]:
     # JAX's qr_jvp_rule (m >= n): dQ = Q (dO - Q^T dA R^-1) + dA R^-1, dR = (Q^T dA R^-1 - dO) R
     t_rinv = matrix_transpose(solve(matrix_transpose(r), matrix_transpose(t)))
     projected = matmul(matrix_transpose(q), t_rinv)
-    lower = multiply(projected, np.tril(np.ones(projected.shape[-2:]), -1))
+    xp = _xp(projected)
+    lower = multiply(projected, xp.tril(xp.ones(projected.shape[-2:]), -1))
     skew = subtract(lower, matrix_transpose(lower))
     d_q = add(matmul(q, subtract(skew, projected)), t_rinv)
     d_r = matmul(subtract(projected, skew), r)
@@ -507,8 +518,9 @@ def _pinv_jvp(t: Any, out: Any, a: Any, **params: Any) -> Any:
     # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
     t_h, out_h = _adjoint(t), _adjoint(out)
     rows, cols = a.shape[-2], a.shape[-1]
-    left_residual = subtract(np.eye(rows), matmul(a, out))
-    right_residual = subtract(np.eye(cols), matmul(out, a))
+    xp = _xp(a)
+    left_residual = subtract(xp.eye(rows), matmul(a, out))
+    right_residual = subtract(xp.eye(cols), matmul(out, a))
     first = negative(matmul(out, matmul(t, out)))
     second = matmul(matmul(out, out_h), matmul(t_h, left_residual))
     third = matmul(right_residual, matmul(t_h, matmul(out_h, out)))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import namespace
 from ..registry import defrule
 from ..tracer import concrete
 from .arithmetic import add, divide, multiply, negative, subtract, where
@@ -33,9 +34,19 @@ def scipy_special() -> Any:
     return scipy.special
 
 
+def special_functions_for(*args: Any) -> Any:
+    """``scipy.special``, or ``cupyx.scipy.special`` when an argument is a CuPy array (SciPy reads host memory)."""
+    for arg in args:
+        if namespace(arg) is not np:
+            import cupyx.scipy.special  # noqa: PLC0415  (optional, GPU only)
+
+            return cupyx.scipy.special
+    return scipy_special()
+
+
 def _call(name: str) -> Any:
     def impl(*args: Any) -> Any:
-        return getattr(scipy_special(), name)(*args)
+        return getattr(special_functions_for(*args), name)(*args)
 
     impl.__name__ = name
     return impl
@@ -56,7 +67,8 @@ erfinv = defrule(
 
 
 def _polygamma_impl(x: Any, order: int = 1) -> Any:
-    return scipy_special().polygamma(order, x)
+    # the order as an array of x's module: cupyx's polygamma refuses a Python int
+    return special_functions_for(x).polygamma(namespace(x).asarray(order), x)
 
 
 polygamma = defrule(

@@ -98,11 +98,18 @@ def _getitem_impl(x: Any, index: Any = None) -> Any:
 
 def _scatter_add_impl(values: Any, index: Any = None, shape: Any = None) -> Any:
     """zeros(shape) with ``values`` added at ``index``; repeated indices accumulate."""
-    out = namespace(values).zeros(shape, dtype=values.dtype)
+    xp = namespace(values)
+    out = xp.zeros(shape, dtype=values.dtype)
     if _is_basic_index(index):
         out[index] = values
-    else:
+    elif xp is np:
         np.add.at(out, index, values)
+    else:  # CuPy does not dispatch ufunc.at; cupyx has the same scatter-add
+        import cupyx  # noqa: PLC0415  (GPU only)
+
+        parts = index if isinstance(index, tuple) else (index,)
+        on_device = tuple(xp.asarray(part) if isinstance(part, np.ndarray) else part for part in parts)
+        cupyx.scatter_add(out, on_device if isinstance(index, tuple) else on_device[0], values)
     return out
 
 
