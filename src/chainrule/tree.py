@@ -58,7 +58,7 @@ class Shortcuts(NamedTuple):
 # Registered containers: type -> (flatten, unflatten, shortcuts or None).
 _custom: dict[type, tuple[Flatten, Unflatten, Shortcuts | None]] = {}
 
-# Bumped by every registration, so that Builders cached by a shortcut (which bake in the
+# Bumped by every registration, so that Builders and Matchers cached by a shortcut (which bake in the
 # registrations of the kinds below them) can tell they may be stale.
 registry_generation = 0
 
