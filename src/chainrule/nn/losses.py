@@ -81,12 +81,9 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...], like: Any = None) -> Any:
-    """Integer labels as an array of ``like``'s module (NumPy or CuPy), checked for shape and range."""
-    labels = concrete(labels)
-    xp = namespace(like)
-    if type(labels) is not np.ndarray or xp is not np:
-        labels = xp.asarray(labels)
+def _check_labels(labels: Any, logits_shape: tuple[int, ...]) -> None:
+    """Integer labels need the logits' batch shape and values in [0, classes): else a clear error."""
+    num_classes, batch_shape = logits_shape[-1], logits_shape[:-1]
     if labels.shape != batch_shape:
         raise ValueError(
             f"cross_entropy: integer labels have shape {labels.shape}, the logits' batch shape is {batch_shape} "
@@ -94,13 +91,13 @@ def _check_labels(labels: Any, num_classes: int, batch_shape: tuple[int, ...], l
         )
     # one reduction finds both kinds of bad label: negatives become huge as unsigned integers
     unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind == "i" else labels
-    if labels.size and unsigned.max() >= num_classes:
+    largest = np.maximum.reduce(unsigned, axis=None) if type(unsigned) is np.ndarray and unsigned.size else None
+    if labels.size and (unsigned.max() if largest is None else largest) >= num_classes:
         bad = labels[(labels < 0) | (labels >= num_classes)]
         raise ValueError(
             f"cross_entropy: labels must lie in [0, {num_classes}) for {num_classes} classes; found "
             f"{sorted(set(bad.ravel().tolist()))[:10]} (check the number of outputs of the model)"
         )
-    return labels
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: float = 0.0) -> Any:
@@ -129,18 +126,24 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1), got {label_smoothing}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    logits_value = concrete(logits)
-    logits_shape = getattr(logits_value, "shape", None)
-    logits_shape = np.shape(logits_value) if logits_shape is None else logits_shape
+    logits_value, target_value = concrete(logits), concrete(target)
+    if (
+        type(logits_value) is np.ndarray and logits_value.dtype.kind == "f" and logits_value.ndim
+        and type(target_value) is np.ndarray and target_value.dtype.kind in "iu"
+    ):  # fmt: skip
+        # the common case, float logits and integer labels, with nothing to convert
+        _check_labels(target_value, logits_value.shape)
+        return softmax_cross_entropy_labels(logits, target_value, reduction=reduction, smoothing=float(label_smoothing))
+    logits_shape = np.shape(logits_value)
     if len(logits_shape) < 1 or logits_shape[-1] < 1:
         raise ValueError(f"cross_entropy: logits need a last axis of classes, got shape {logits_shape}")
     num_classes = logits_shape[-1]
-    target_value = concrete(target)
     dtype = getattr(logits_value, "dtype", None)
     dtype = dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
     target_dtype = getattr(target_value, "dtype", None)
     if (np.asarray(target_value).dtype if target_dtype is None else target_dtype).kind in "iub":
-        labels = _check_labels(target_value, num_classes, logits_shape[:-1], like=logits_value)
+        labels = namespace(logits_value).asarray(target_value)  # on the logits' device (CuPy or NumPy)
+        _check_labels(labels, logits_shape)
         if not isinstance(logits, Box) and getattr(logits, "dtype", None) != dtype:
             logits = np.asarray(logits, dtype=dtype)  # integers or Python lists: compute in float64
         return softmax_cross_entropy_labels(logits, labels, reduction=reduction, smoothing=float(label_smoothing))

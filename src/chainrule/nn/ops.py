@@ -120,18 +120,19 @@ def _as_rows(a: Any, width: int) -> Any:
     return a if a.ndim == 2 else reshape(a, shape=(-1, width))
 
 
-# .T rather than transpose(...): a plain array's attribute (free) or a box's transpose primitive.
+# Operators and methods (@, .T, .sum) rather than the primitives: on plain arrays they are
+# NumPy's own (the first-order backward pass), on boxes they call the same primitives.
 def _affine_vjp_x(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return matmul(g, w.T)
+    return g @ w.T
 
 
 def _affine_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    return matmul(_as_rows(x, w.shape[0]).T, _as_rows(g, w.shape[1]))
+    return _as_rows(x, w.shape[0]).T @ _as_rows(g, w.shape[1])
 
 
 def _affine_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     if g.ndim == 2:
-        return g.sum(axis=0)  # the method: NumPy's own for an array, the sum primitive for a box
+        return g.sum(axis=0)
     return sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
 
 
@@ -156,12 +157,16 @@ def _row_count(logits: Any) -> int:
 def _reduce_loss(rows: Any, reduction: str) -> Any:
     if reduction == "none":
         return rows
-    total = rows.sum()
+    total = np.add.reduce(rows, axis=None) if type(rows) is np.ndarray else rows.sum()
     return total if reduction == "sum" else total / rows.dtype.type(max(rows.size, 1))  # not .mean(): 3x slower
 
 
 def _shifted_exponentials(logits: Any) -> tuple[Any, Any, Any]:
     """``z - max z``, its exponentials and their row sums (kept dims): nothing overflows."""
+    if type(logits) is np.ndarray:  # the ufuncs' reduce directly: .max/.sum add a Python layer
+        shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        return shifted, exp, np.add.reduce(exp, axis=-1, keepdims=True)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return shifted, exp, exp.sum(axis=-1, keepdims=True)
