@@ -82,31 +82,37 @@ def test_check_grads_on_complex_functions_uses_jax_convention():
         check_grads(conjugating, (z,), order=1)  # PyTorch's conjugate convention is not ours
 
 
-def test_impl_with_residuals_feeds_first_order_reverse_mode_only():
-    """A rule's residuals reach its VJP in plain reverse mode; forward mode and nested
-    transforms compute without them, and every path gives the same derivative."""
+def test_residuals_feed_first_order_reverse_mode_only():
+    """A rule's residuals reach vjp_from_residuals in plain reverse mode; forward mode and
+    nested transforms use the differentiable partial, and every path gives the same derivative."""
     seen = []
 
     def exp_with_residuals(x):
         out = np.exp(x)
         return out, ("kept", out)
 
-    def exp_vjp(g, out, x, residuals=None):
-        seen.append(residuals is not None)
-        if residuals is not None:
-            assert residuals[0] == "kept"
-            return g * residuals[1]
+    def exp_from_residuals(g, out, x, *, residuals, wanted):
+        seen.append("residuals")
+        assert residuals[0] == "kept" and wanted == (0,)
+        return [g * residuals[1]]
+
+    def exp_vjp(g, out, x):
+        seen.append("partial")
         return cr.multiply(g, cr.exp(x))
 
     my_exp = cr.defrule(
-        "my_exp_saving", np.exp, impl_with_residuals=exp_with_residuals,
-        vjp=exp_vjp, jvp=lambda t, out, x: cr.multiply(t, cr.exp(x)), register=False,
+        "my_exp_saving", np.exp, vjp=exp_vjp, jvp=lambda t, out, x: cr.multiply(t, cr.exp(x)),
+        impl_with_residuals=exp_with_residuals, vjp_from_residuals=exp_from_residuals, register=False,
     )  # fmt: skip
     x = np.array([0.5, -1.0])
     np.testing.assert_allclose(cr.grad(lambda v: my_exp(v).sum())(x), np.exp(x), rtol=1e-15)
-    assert seen == [True]
+    assert seen == ["residuals"]
     seen.clear()
     second = cr.grad(lambda v: cr.grad(lambda w: my_exp(w).sum())(v).sum())(x)  # reverse over reverse
     np.testing.assert_allclose(second, np.exp(x), rtol=1e-15)
-    assert seen and not seen[0]  # the inner pass ran on boxes of the outer trace: no residuals
-    np.testing.assert_allclose(my_exp(x), np.exp(x))  # plain calls run impl
+    assert seen[0] == "partial"  # the inner pass ran on boxes of the outer trace: no residuals
+    seen.clear()
+    np.testing.assert_allclose(cr.jvp(lambda v: my_exp(v), (x,), (np.ones(2),))[1], np.exp(x), rtol=1e-15)
+    assert seen == []  # forward mode never asks for a VJP
+    with pytest.raises(ValueError, match="come together"):
+        cr.defrule("half_declared", np.exp, deriv=lambda out, x: out, impl_with_residuals=exp_with_residuals)

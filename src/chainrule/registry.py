@@ -10,8 +10,8 @@ Vocabulary used by every rule (as in DESIGN.md):
 * ``t``   a tangent arriving at one input,
 * ``out`` the primal output, ``x, y, ...`` the primal inputs,
 * keyword arguments are static parameters (``axis``, ``shape``, ...),
-* ``residuals`` intermediate values of the forward pass that a VJP may reuse
-  (see ``impl_with_residuals`` in :func:`defrule`).
+* ``residuals`` intermediate values of the forward pass that a first-order
+  backward pass may reuse (see ``impl_with_residuals`` in :func:`defrule`).
 
 VJP and JVP partials are written with chainrule's own differentiable ops, so a
 derivative of a derivative works to any order.
@@ -68,7 +68,8 @@ class Primitive:
     """
 
     __slots__ = (
-        "name", "impl", "vjps", "jvps", "latex", "differentiable", "impl_with_residuals", "__dict__", "__weakref__"
+        "name", "impl", "vjps", "jvps", "latex", "differentiable", "impl_with_residuals", "vjp_from_residuals",
+        "__dict__", "__weakref__",
     )  # fmt: skip
 
     def __init__(
@@ -80,6 +81,7 @@ class Primitive:
         latex: str = "",
         differentiable: bool = True,
         impl_with_residuals: Callable[..., Any] | None = None,
+        vjp_from_residuals: Callable[..., Any] | None = None,
     ) -> None:
         self.name = name
         self.impl = impl
@@ -88,6 +90,7 @@ class Primitive:
         self.latex = latex
         self.differentiable = differentiable
         self.impl_with_residuals = impl_with_residuals
+        self.vjp_from_residuals = vjp_from_residuals
         self.__doc__ = impl.__doc__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -179,6 +182,7 @@ def defrule(
     latex: str = "",
     differentiable: bool = True,
     impl_with_residuals: Callable[..., Any] | None = None,
+    vjp_from_residuals: Callable[..., Any] | None = None,
     register: bool = True,
 ) -> Primitive:
     """Declare a primitive and add it to the derivative table.
@@ -195,15 +199,16 @@ def defrule(
     * ``differentiable=False`` for a function with no derivative (comparisons,
       argmax): its outputs are constants to every transform.
 
-    ``impl_with_residuals(*inputs, **params) -> (out, residuals)`` is an optional
-    second implementation that also hands back intermediate values of the
-    forward pass (softmax's exponentials, say) so that the backward pass need
-    not recompute them, as PyTorch's saved tensors and JAX's ``custom_vjp``
-    residuals do. Reverse mode uses it when the inputs are plain arrays and
-    then calls the VJP partials with ``residuals=...``; everywhere else
-    (forward mode, nested transforms) the partials get no residuals and must
-    compute with differentiable ops as usual. Residuals save time, never
-    change an answer: the tests compare both paths.
+    Optionally, a fast first-order backward pass, as PyTorch's saved tensors
+    and JAX's ``custom_vjp`` residuals give: ``impl_with_residuals(*inputs,
+    **params) -> (out, residuals)`` also hands back intermediates of the forward
+    pass (softmax's exponentials, say), and ``vjp_from_residuals(g, out,
+    *inputs, residuals=..., wanted=(argnums...), **params)`` returns the
+    cotangents of the ``wanted`` inputs at once, sharing work between them.
+    Reverse mode uses the pair when the inputs and ``g`` are plain arrays (no
+    outer transform is watching); forward mode and nested transforms use the
+    differentiable partials as always. The pair saves time, never changes an
+    answer: the tests compare both paths.
 
     >>> import numpy as np
     >>> from chainrule import defrule, grad
@@ -219,9 +224,10 @@ def defrule(
         vjps, jvps = _as_partials(vjp), _as_partials(jvp)
     if not differentiable:
         vjps, jvps = (), ()
-    prim = Primitive(
-        name, impl, vjps, jvps, latex=latex, differentiable=differentiable, impl_with_residuals=impl_with_residuals
-    )
+    if (impl_with_residuals is None) != (vjp_from_residuals is None):
+        raise ValueError(f"defrule {name!r}: impl_with_residuals and vjp_from_residuals come together (or neither)")
+    prim = Primitive(name, impl, vjps, jvps, latex=latex, differentiable=differentiable)
+    prim.impl_with_residuals, prim.vjp_from_residuals = impl_with_residuals, vjp_from_residuals
     if linear:
         prim.jvps = (_linear_jvp(prim),)
     if register:

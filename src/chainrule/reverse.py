@@ -35,7 +35,7 @@ class Node:
         self.out = out
         self.parents = parents  # ((argnum, Node), ...) for the inputs this trace follows
         self.order = next(_creation_order)
-        self.residuals = residuals  # what prim.impl_with_residuals kept for the VJP, or None
+        self.residuals = residuals  # what prim.impl_with_residuals kept for vjp_from_residuals, or None
 
     def __lt__(self, other: Node) -> bool:  # heap ties never happen; kept for safety
         return self.order < other.order
@@ -105,18 +105,23 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
         if prim is None:  # an input seeded directly (the function returned it)
             inputs[node] = add(inputs[node], g) if node in inputs else g
             continue
-        args, kwargs, out = node.args, node.kwargs, node.out
-        if node.residuals is not None:
-            kwargs = {**kwargs, "residuals": node.residuals}
+        args, kwargs, out, parents = node.args, node.kwargs, node.out, node.parents
+        shared = None  # all wanted cotangents at once, from the forward pass's residuals
+        if node.residuals is not None and not isinstance(g, Box):
+            wanted = tuple([argnum for argnum, _ in parents])
+            shared = prim.vjp_from_residuals(g, out, *args, residuals=node.residuals, wanted=wanted, **kwargs)
         vjps = prim.vjps
-        for argnum, parent in node.parents:
-            partial = vjps[argnum] if argnum < len(vjps) else None
-            if partial is None:
-                raise NotImplementedError(
-                    f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
-                    f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
-                )
-            raw = partial(g, out, *args, **kwargs)
+        for position, (argnum, parent) in enumerate(parents):
+            if shared is not None:
+                raw = shared[position]
+            else:
+                partial = vjps[argnum] if argnum < len(vjps) else None
+                if partial is None:
+                    raise NotImplementedError(
+                        f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
+                        f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
+                    )
+                raw = partial(g, out, *args, **kwargs)
             contribution = fit_to(raw, args[argnum])
             if observer is not None:
                 observer(node, argnum, g, raw, contribution)

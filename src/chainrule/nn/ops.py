@@ -13,7 +13,8 @@
   optional label smoothing), without building one-hot targets.
 
 The cross-entropies keep their exponentials as residuals (``impl_with_residuals``),
-so a first-order backward pass reuses them instead of recomputing the softmax.
+so a first-order backward pass (``vjp_from_residuals``) reuses them instead of
+recomputing the softmax.
 
 Every partial is written with differentiable ops, so higher derivatives work
 (``tests/test_nn_ops.py`` checks both modes to second order).
@@ -29,7 +30,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..backend import namespace
-from ..registry import Box, defrule
+from ..registry import defrule
 from ..rules import (
     divide,
     expand_dims,
@@ -186,7 +187,7 @@ def _ce_with_residuals(logits: Any, targets: Any, reduction: str = "none") -> tu
     # nothing overflows and nothing large cancels (|z| ~ 1e4 in float32 is fine).
     shifted, exp, total = _shifted_exponentials(logits)
     rows = targets.sum(axis=-1) * np.log(total[..., 0]) - (targets * shifted).sum(axis=-1)
-    return _reduce_loss(rows, reduction), (exp, total)
+    return _reduce_loss(rows, reduction), (shifted, exp, total)
 
 
 def _cross_entropy_impl(logits: Any, targets: Any, reduction: str = "none") -> Any:
@@ -220,19 +221,31 @@ def _plain_weights(g: Any, logits: Any, reduction: str) -> Any:
     return g if reduction == "sum" else g / _row_count(logits)
 
 
-def _ce_vjp_logits(g: Any, out: Any, z: Any, p: Any, reduction: str = "none", residuals: Any = None) -> Any:
-    if residuals is not None and not isinstance(g, Box):
-        exp, total = residuals
-        dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
-        dlogits *= p.sum(axis=-1, keepdims=True)
-        dlogits -= p
-        dlogits *= _plain_weights(g, z, reduction)
-        return dlogits
+def _ce_vjp_logits(g: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
     return multiply(_ce_dlogits(z, p), _row_weights(g, z, reduction))
 
 
-def _ce_vjp_targets(g: Any, out: Any, z: Any, p: Any, reduction: str = "none", residuals: Any = None) -> Any:
+def _ce_vjp_targets(g: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
     return multiply(negative(log_softmax(z, axis=-1)), _row_weights(g, z, reduction))
+
+
+def _ce_vjp_from_residuals(
+    g: Any, out: Any, z: Any, p: Any, reduction: str = "none", *, residuals: Any, wanted: tuple
+) -> list:
+    """Both partials above in plain NumPy, from the forward pass's exponentials."""
+    shifted, exp, total = residuals
+    weights = _plain_weights(g, z, reduction)
+    cotangents = []
+    for argnum in wanted:
+        if argnum == 0:  # (sum_j p_j) softmax(z) - p
+            dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
+            dlogits *= p.sum(axis=-1, keepdims=True)
+            dlogits -= p
+            dlogits *= weights
+            cotangents.append(dlogits)
+        else:  # -log softmax(z) = log(sum e^shifted) - shifted
+            cotangents.append((np.log(total) - shifted) * weights)
+    return cotangents
 
 
 def _ce_jvp_logits(t: Any, out: Any, z: Any, p: Any, reduction: str = "none") -> Any:
@@ -244,7 +257,8 @@ def _ce_jvp_targets(t: Any, out: Any, z: Any, p: Any, reduction: str = "none") -
 
 
 softmax_cross_entropy = defrule(
-    "softmax_cross_entropy", _cross_entropy_impl, impl_with_residuals=_ce_with_residuals,
+    "softmax_cross_entropy", _cross_entropy_impl,
+    impl_with_residuals=_ce_with_residuals, vjp_from_residuals=_ce_vjp_from_residuals,
     vjp=(_ce_vjp_logits, _ce_vjp_targets), jvp=(_ce_jvp_logits, _ce_jvp_targets),
     latex=r"\ell = -\sum_k p_k \log\mathrm{softmax}(z)_k:\ "
     r"\frac{\partial \ell}{\partial z_k} = \Big(\sum_j p_j\Big)\mathrm{softmax}(z)_k - p_k,\quad "
@@ -294,19 +308,30 @@ def _label_targets(z: Any, labels: Any, smoothing: float) -> Any:
     return (table if xp is np else xp.asarray(table))[labels]
 
 
-def _label_ce_vjp(
-    g: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0, residuals: Any = None
-) -> Any:
-    if residuals is not None and not isinstance(g, Box):
-        exp, total = residuals
-        dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
-        flat, flat_labels, rows = _as_label_rows(dlogits, labels)
-        flat[rows, flat_labels] -= 1.0 - smoothing
-        if smoothing:
-            dlogits -= smoothing / z.shape[-1]
-        dlogits *= _plain_weights(g, z, reduction)
-        return dlogits
+def _label_ce_vjp(g: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
     return multiply(_ce_dlogits(z, _label_targets(z, labels, smoothing)), _row_weights(g, z, reduction))
+
+
+def _label_ce_vjp_from_residuals(
+    g: Any,
+    out: Any,
+    z: Any,
+    labels: Any,
+    reduction: str = "none",
+    smoothing: float = 0.0,
+    *,
+    residuals: Any,
+    wanted: tuple,
+) -> list:
+    """softmax(z) - (1 - s) onehot(y) - s / K in plain NumPy, from the forward pass's exponentials."""
+    exp, total = residuals
+    dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
+    flat, flat_labels, rows = _as_label_rows(dlogits, labels)
+    flat[rows, flat_labels] -= 1.0 - smoothing
+    if smoothing:
+        dlogits -= smoothing / z.shape[-1]
+    dlogits *= _plain_weights(g, z, reduction)
+    return [dlogits]
 
 
 def _label_ce_jvp(t: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
@@ -314,7 +339,8 @@ def _label_ce_jvp(t: Any, out: Any, z: Any, labels: Any, reduction: str = "none"
 
 
 softmax_cross_entropy_labels = defrule(
-    "softmax_cross_entropy_labels", _label_ce_impl, impl_with_residuals=_label_ce_with_residuals,
+    "softmax_cross_entropy_labels", _label_ce_impl,
+    impl_with_residuals=_label_ce_with_residuals, vjp_from_residuals=_label_ce_vjp_from_residuals,
     vjp=(_label_ce_vjp, None), jvp=(_label_ce_jvp, None),
     latex=r"\ell = \log\sum_j e^{z_j} - (1-s)\,z_y - \tfrac{s}{K}\sum_k z_k:\ "
     r"\frac{\partial \ell}{\partial z_k} = \mathrm{softmax}(z)_k - (1-s)\,[k = y] - \tfrac{s}{K}",
