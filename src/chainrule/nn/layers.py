@@ -24,7 +24,7 @@ from ..backend import namespace
 from ..tracer import concrete
 from . import init as initializers
 from .module import Module, ShapeError
-from .ops import affine, output_size, windows2d
+from .ops import affine, dense, output_size, windows2d
 
 
 def _pair(value: int | Iterable[int], name: str) -> tuple[int, int]:
@@ -66,10 +66,18 @@ class Linear(Module):
         self.bias = np.zeros(self.out_features, dtype=dtype) if bias else None
 
     def forward(self, x: Any) -> Any:
+        self._check_input(x)
+        return R.matmul(x, self.weight) if self.bias is None else affine(x, self.weight, self.bias)
+
+    def forward_activated(self, x: Any, activation: str) -> Any:
+        """``activation(forward(x))`` as one ``dense`` node (tanh, sigmoid or relu; needs a bias)."""
+        self._check_input(x)
+        return dense(x, self.weight, self.bias, activation=activation)
+
+    def _check_input(self, x: Any) -> None:
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self.short_repr()}: expected input of shape (..., {self.in_features}), got {shape}")
-        return R.matmul(x, self.weight) if self.bias is None else affine(x, self.weight, self.bias)
 
     def short_repr(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
@@ -100,13 +108,22 @@ class Sequential(Module):
         self.layers = layers
 
     def forward(self, x: Any) -> Any:
-        for index, layer in enumerate(self.layers):
+        layers, index = self.layers, 0
+        while index < len(layers):
+            layer = layers[index]
             try:
+                # A Linear layer and the activation after it run as one fused node (same values)
+                fused = _FUSED_ACTIVATIONS.get(type(layers[index + 1])) if index + 1 < len(layers) else None
+                if fused is not None and type(layer) is Linear and layer.bias is not None:
+                    x = layer.forward_activated(x, fused)
+                    index += 2
+                    continue
                 x = layer(x)
             except ShapeError as error:
                 if str(error).startswith("layer "):
                     raise
                 raise ShapeError(f"layer {index} of {type(self).__name__}, {error}") from None
+            index += 1
         return x
 
     def __len__(self) -> int:
@@ -155,6 +172,9 @@ class Sigmoid(_Activation):
     """1 / (1 + e^-x), stable for any x."""
 
     function = R.sigmoid
+
+
+_FUSED_ACTIVATIONS = {Tanh: "tanh", Sigmoid: "sigmoid", ReLU: "relu"}  # activations nn.ops.dense has
 
 
 class Softplus(_Activation):

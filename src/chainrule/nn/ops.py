@@ -6,6 +6,9 @@
   order, come from the table.
 * ``affine``: ``x @ W + b`` as one primitive (a Linear layer): one node
   instead of two, and the product ``x @ W`` is not kept for the backward pass.
+* ``dense``: ``f(x @ W + b)`` for f = tanh, sigmoid or relu, one node for a
+  hidden layer (``Sequential`` and ``MLP`` use it for a Linear followed by
+  one of these activations).
 * ``softmax_cross_entropy``: cross-entropy from logits, fused with its
   reduction over the batch (``reduction="none" | "sum" | "mean"``), in one
   stable pass (the shifted log-sum-exp).
@@ -38,10 +41,13 @@ from ..rules import (
     matmul,
     multiply,
     negative,
+    relu,
     reshape,
+    sigmoid,
     softmax,
     subtract,
     sum,  # noqa: A004
+    tanh,
 )
 from ..tracer import concrete
 
@@ -143,6 +149,77 @@ affine = defrule(
     jvp=(lambda t, out, x, w, b: matmul(t, w), lambda t, out, x, w, b: matmul(x, t), lambda t, out, x, w, b: t),
     latex=r"y = xW + b:\ \frac{\partial L}{\partial x} = G W^\top,\quad \frac{\partial L}{\partial W} = x^\top G,\quad "
     r"\frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- dense (Linear + activation)
+# f(xW + b) as one node: a hidden layer records one operation instead of two, and its
+# first-order backward forms f'(pre) * g once for all three inputs. Each activation's
+# derivative is written in terms of its output, as the table's own rules do.
+def _tanh_slope(out: Any) -> Any:
+    return 1 - out * out  # operators: NumPy on plain arrays, the table's primitives on boxes
+
+
+def _sigmoid_slope(out: Any) -> Any:
+    return out * (1 - out)
+
+
+def _relu_slope(out: Any) -> Any:
+    return (concrete(out) > 0).astype(concrete(out).dtype)  # a constant mask; relu'(0) = 0
+
+
+DENSE_ACTIVATIONS = {"tanh": (tanh, _tanh_slope), "sigmoid": (sigmoid, _sigmoid_slope), "relu": (relu, _relu_slope)}
+
+
+def _dense_with_residuals(x: Any, w: Any, b: Any, activation: str = "tanh") -> tuple[Any, Any]:
+    function, slope = DENSE_ACTIVATIONS[activation]
+    out = function.impl(_affine_impl(x, w, b))
+    return out, slope(out)
+
+
+def _dense_impl(x: Any, w: Any, b: Any, activation: str = "tanh") -> Any:
+    return DENSE_ACTIVATIONS[activation][0].impl(_affine_impl(x, w, b))
+
+
+def _dense_pre(g: Any, out: Any, activation: str) -> Any:
+    """The cotangent of the pre-activation xW + b (differentiable)."""
+    return multiply(g, DENSE_ACTIVATIONS[activation][1](out))
+
+
+def _dense_vjp_from_residuals(
+    g: Any, out: Any, x: Any, w: Any, b: Any, activation: str = "tanh", *, residuals: Any, wanted: tuple
+) -> list:
+    pre = g * residuals  # f'(xW + b) g, shared by the three cotangents
+    parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
+    return [parts[argnum](pre, out, x, w, b) for argnum in wanted]
+
+
+def _dense_vjp(part: Any) -> Any:
+    def vjp(g: Any, out: Any, x: Any, w: Any, b: Any, activation: str = "tanh") -> Any:
+        return part(_dense_pre(g, out, activation), out, x, w, b)
+
+    return vjp
+
+
+def _dense_jvp(part: Any) -> Any:
+    def jvp(t: Any, out: Any, x: Any, w: Any, b: Any, activation: str = "tanh") -> Any:
+        return multiply(part(t, out, x, w, b), DENSE_ACTIVATIONS[activation][1](out))
+
+    return jvp
+
+
+dense = defrule(
+    "dense", _dense_impl,
+    vjp=tuple(_dense_vjp(part) for part in (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)),
+    jvp=(
+        _dense_jvp(lambda t, out, x, w, b: matmul(t, w)),
+        _dense_jvp(lambda t, out, x, w, b: matmul(x, t)),
+        _dense_jvp(lambda t, out, x, w, b: t),
+    ),
+    impl_with_residuals=_dense_with_residuals, vjp_from_residuals=_dense_vjp_from_residuals,
+    latex=r"y = f(xW + b):\ \frac{\partial L}{\partial x} = (G \odot f')\,W^\top,\quad "
+    r"\frac{\partial L}{\partial W} = x^\top (G \odot f'),\quad "
+    r"\frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G \odot f'",
 )  # fmt: skip
 
 
