@@ -13,6 +13,7 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.nn.ops import (
     affine,
+    dense,
     label_table,
     softmax_cross_entropy,
     softmax_cross_entropy_labels,
@@ -127,6 +128,45 @@ def test_affine_promotes_like_numpy():
     x, w = np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)
     assert affine(x, w, np.zeros(2, np.float32)).dtype == np.float32
     assert affine(x, w, np.zeros(2, np.float64)).dtype == np.float64
+
+
+# ---------------------------------------------------------------- dense (Linear + activation)
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_dense_is_the_activation_of_the_affine_map_with_derivatives_to_second_order(rng, activation):
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    pre = x @ w + b
+    expected = {"tanh": np.tanh(pre), "sigmoid": 1 / (1 + np.exp(-pre)), "relu": np.maximum(pre, 0)}[activation]
+    np.testing.assert_allclose(dense(x, w, b, activation=activation), expected, rtol=1e-12)
+    assert np.abs(pre).min() > 1e-3  # central differences must stay clear of relu's kink at 0
+    check_grads(lambda x, w, b: dense(x, w, b, activation=activation), (x, w, b), order=2)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
+def test_dense_first_order_backward_matches_the_differentiable_partials(rng, activation):
+    """vjp_from_residuals (plain NumPy, shared f' * g) against the table's partials, input by input."""
+    x, w, b = rng.standard_normal((6, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    g = rng.standard_normal((6, 3))
+    _, pullback = cr.vjp(lambda x, w, b: dense(x, w, b, activation=activation), x, w, b)
+    fast = pullback(g)
+    out = dense(x, w, b, activation=activation)
+    for argnum, partial in enumerate(dense.vjps):
+        np.testing.assert_allclose(fast[argnum], partial(g, out, x, w, b, activation=activation), rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation", [nn.Tanh, nn.Sigmoid, nn.ReLU, nn.GELU])
+def test_sequential_fuses_linear_and_activation_without_changing_values_or_gradients(rng, activation):
+    fused = nn.Sequential([nn.Linear(4, 5, rng=0), activation(), nn.Linear(5, 2, rng=1)])
+    x, labels = rng.standard_normal((7, 4)).astype(np.float32), rng.integers(0, 2, 7)
+
+    def unfused_loss(model):  # the same layers called one by one: no fusion
+        h = model.layers[1](model.layers[0](x))
+        return nn.cross_entropy(model.layers[2](h), labels)
+
+    value, gradient = cr.value_and_grad(lambda m: nn.cross_entropy(m(x), labels))(fused)
+    unfused_value, unfused_gradient = cr.value_and_grad(unfused_loss)(fused)
+    np.testing.assert_allclose(value, unfused_value, rtol=1e-6)
+    for mine, reference in zip(cr.tree_leaves(gradient), cr.tree_leaves(unfused_gradient)):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-7)
 
 
 # ---------------------------------------------------------------- fused cross-entropy
