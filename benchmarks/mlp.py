@@ -266,6 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter measurements (a smoke run)")
     parser.add_argument("--bars", action="store_true", help="also train and time the accuracy-bar models")
+    parser.add_argument("--only", choices=["large", "small"], help="run one of the two sizes")
     parser.add_argument(
         "--threads", type=int, default=1,
         help="BLAS (and PyTorch) threads for every contender; 0 keeps the libraries' defaults (default: 1)",
@@ -279,6 +280,8 @@ def main() -> None:
     )
     targets = {"large": 1.10, "small": 2.0}
     for label, sizes, batch in [("large", [784, 512, 512, 10], 256), ("small", [64, 32, 10], 32)]:
+        if args.only and label != args.only:
+            continue
         x, y = make_data(sizes, batch)
         builders = {
             "raw NumPy": numpy_step,

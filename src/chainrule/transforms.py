@@ -128,7 +128,10 @@ def _unbox(x: Any, trace: ReverseTrace) -> Any:
 
 
 def _gradients(boxes: list, leaves: list, treedef: TreeDef | None, grads: dict) -> Any:
-    result = [_gradient_for(box, x, grads) for box, x in zip(boxes, leaves)]
+    result = [grads.get(box.node) for box in boxes]
+    for index, g in enumerate(result):
+        if g is None:  # the output does not depend on this input
+            result[index] = _zeros_like(leaves[index])
     return (result[0],) if treedef is None else tree_unflatten(treedef, result)
 
 
@@ -156,13 +159,6 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
         return _gradients(boxes, leaves, treedef, backpropagate(seeds))
 
     return tree_unflatten(out_def, outputs), vjp_fun, aux
-
-
-def _gradient_for(box: ReverseBox, original: Any, grads: dict) -> Any:
-    g = grads.get(box.node)
-    if g is None:  # the output does not depend on this input
-        return _zeros_like(original)
-    return g
 
 
 def vjp(fun: Function, *primals: Any, has_aux: bool = False) -> tuple:

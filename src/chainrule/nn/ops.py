@@ -143,8 +143,18 @@ def _affine_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
     return sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
 
 
+def _affine_with_residuals(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
+    return _affine_impl(x, w, b), ()  # nothing to keep: the joint backward below only saves calls
+
+
+def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, residuals: Any, wanted: tuple) -> list:
+    parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
+    return [parts[argnum](g, out, x, w, b) for argnum in wanted]
+
+
 affine = defrule(
     "affine", _affine_impl,
+    impl_with_residuals=_affine_with_residuals, vjp_from_residuals=_affine_vjp_from_residuals,
     vjp=(_affine_vjp_x, _affine_vjp_w, _affine_vjp_b),
     jvp=(lambda t, out, x, w, b: matmul(t, w), lambda t, out, x, w, b: matmul(x, t), lambda t, out, x, w, b: t),
     latex=r"y = xW + b:\ \frac{\partial L}{\partial x} = G W^\top,\quad \frac{\partial L}{\partial W} = x^\top G,\quad "
@@ -190,8 +200,7 @@ def _dense_vjp_from_residuals(
     g: Any, out: Any, x: Any, w: Any, b: Any, activation: str = "tanh", *, residuals: Any, wanted: tuple
 ) -> list:
     pre = g * residuals  # f'(xW + b) g, shared by the three cotangents
-    parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
-    return [parts[argnum](pre, out, x, w, b) for argnum in wanted]
+    return _affine_vjp_from_residuals(pre, out, x, w, b, residuals=(), wanted=wanted)
 
 
 def _dense_vjp(part: Any) -> Any:
