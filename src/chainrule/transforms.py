@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -71,8 +71,18 @@ def _check_argnums(argnums: int | Sequence[int], count: int, name: str) -> tuple
     return tuple(int(n) % count for n in numbers)
 
 
-def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, TreeDef]:
-    leaves, treedef = tree_flatten(tuple([args[i] for i in argnums]))
+class _OneArgument(NamedTuple):
+    """The structure of a single differentiated argument (not of a 1-tuple around it: one level less)."""
+
+    treedef: TreeDef
+
+
+def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, Any]:
+    if len(argnums) == 1:
+        leaves, structure = tree_flatten(args[argnums[0]])
+        treedef: Any = _OneArgument(structure)
+    else:
+        leaves, treedef = tree_flatten(tuple([args[i] for i in argnums]))
     for index, x in enumerate(leaves):
         if not (type(x) is np.ndarray and x.dtype.kind in "fc"):  # the common case needs no check
             named = f"{name}: argument {argnums[0]}" if len(argnums) == 1 else f"{name}: an input"
@@ -80,8 +90,11 @@ def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list
     return leaves, treedef
 
 
-def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: TreeDef, leaves: list) -> list:
+def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: Any, leaves: list) -> list:
     new_args = list(args)
+    if type(treedef) is _OneArgument:
+        new_args[argnums[0]] = tree_unflatten(treedef.treedef, leaves)
+        return new_args
     for i, value in zip(argnums, tree_unflatten(treedef, leaves)):
         new_args[i] = value
     return new_args
@@ -127,12 +140,16 @@ def _unbox(x: Any, trace: ReverseTrace) -> Any:
     return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
 
 
-def _gradients(boxes: list, leaves: list, treedef: TreeDef | None, grads: dict) -> Any:
+def _gradients(boxes: list, leaves: list, treedef: Any, grads: dict) -> Any:
     result = [grads.get(box.node) for box in boxes]
     for index, g in enumerate(result):
         if g is None:  # the output does not depend on this input
             result[index] = _zeros_like(leaves[index])
-    return (result[0],) if treedef is None else tree_unflatten(treedef, result)
+    if treedef is None:
+        return (result[0],)
+    if type(treedef) is _OneArgument:
+        return (tree_unflatten(treedef.treedef, result),)
+    return tree_unflatten(treedef, result)
 
 
 def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
