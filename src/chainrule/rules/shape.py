@@ -109,7 +109,12 @@ def _scatter_add_impl(values: Any, index: Any = None, shape: Any = None) -> Any:
 
         parts = index if isinstance(index, tuple) else (index,)
         on_device = tuple(xp.asarray(part) if isinstance(part, np.ndarray) else part for part in parts)
-        cupyx.scatter_add(out, on_device if isinstance(index, tuple) else on_device[0], values)
+        where = on_device if isinstance(index, tuple) else on_device[0]
+        if out.dtype.kind == "c":  # cupyx adds real dtypes only: the two halves, through views
+            cupyx.scatter_add(out.real, where, values.real)
+            cupyx.scatter_add(out.imag, where, values.imag)
+        else:
+            cupyx.scatter_add(out, where, values)
     return out
 
 

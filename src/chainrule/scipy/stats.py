@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from .. import rules as R
-from ..numpy._construct import as_array
+from ..numpy._construct import as_array, as_array_like
 from ..numpy._dispatch import traced_or
 from ..rules import np_special as S
 
@@ -34,7 +34,8 @@ class _ScipyNorm:
 
 
 def _standardized(x: Any, loc: Any, scale: Any) -> Any:
-    return R.divide(R.subtract(as_array(x), as_array(loc)), as_array(scale))
+    x = as_array(x)  # loc and scale are made where x lives (CuPy refuses NumPy operands)
+    return R.divide(R.subtract(x, as_array_like(loc, x)), as_array_like(scale, x))
 
 
 class _Norm:
@@ -45,7 +46,8 @@ class _Norm:
     def logpdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         """log density: -z^2/2 - log(scale) - log(sqrt(2 pi)), z = (x - loc) / scale."""
         z = _standardized(x, loc, scale)
-        return R.subtract(R.subtract(R.multiply(-0.5, R.multiply(z, z)), R.log(as_array(scale))), _LOG_SQRT_TWO_PI)
+        log_scale = R.log(as_array_like(scale, z))
+        return R.subtract(R.subtract(R.multiply(-0.5, R.multiply(z, z)), log_scale), _LOG_SQRT_TWO_PI)
 
     @staticmethod
     @traced_or(_ScipyNorm("pdf"))
@@ -75,7 +77,8 @@ class _Norm:
     @traced_or(_ScipyNorm("ppf"))
     def ppf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
         """The quantile loc + scale ndtri(q)."""
-        return R.add(as_array(loc), R.multiply(as_array(scale), S.ndtri(as_array(q))))
+        q = as_array(q)
+        return R.add(as_array_like(loc, q), R.multiply(as_array_like(scale, q), S.ndtri(q)))
 
 
 norm = _Norm()
