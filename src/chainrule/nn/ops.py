@@ -183,7 +183,8 @@ DENSE_ACTIVATIONS = {"tanh": (tanh, _tanh_slope), "sigmoid": (sigmoid, _sigmoid_
 
 def _dense_with_residuals(x: Any, w: Any, b: Any, activation: str = "tanh") -> tuple[Any, Any]:
     function, slope = DENSE_ACTIVATIONS[activation]
-    out = function.impl(_affine_impl(x, w, b))
+    pre = _affine_impl(x, w, b)
+    out = np.tanh(pre, out=pre) if activation == "tanh" else function.impl(pre)  # pre is fresh: reuse it
     return out, slope(out)
 
 
