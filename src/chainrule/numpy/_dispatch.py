@@ -99,7 +99,7 @@ def _run_traced(traced: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
 _NO_IMPLEMENTATION = ("no implementation found for", "returned NotImplemented from __array_ufunc__")
 
 
-def _lacks_implementation(error: TypeError) -> bool:
+def _lacks_implementation(error: Exception) -> bool:
     """True for NumPy's error when an array type (CuPy's) does not implement a function or ufunc."""
     message = str(error)
     return any(text in message for text in _NO_IMPLEMENTATION)
@@ -112,7 +112,11 @@ def _on_another_backend(args: tuple, kwargs: dict) -> bool:
     refuses device memory; the differentiable implementation then computes the
     same value from primitives that CuPy has.
     """
-    return any(type(arg).__module__.startswith("cupy") for arg in (*args, *kwargs.values()))
+    for arg in (*args, *kwargs.values()):
+        items = arg if type(arg) in (list, tuple) else (arg,)  # a list of CuPy arrays counts too
+        if any(type(item).__module__.startswith("cupy") for item in items):
+            return True
+    return False
 
 
 def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -134,7 +138,7 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
                         return _run_traced(traced, args, kwargs)
             try:
                 return numpy_function(*args, **kwargs)
-            except TypeError as error:
+            except (TypeError, ValueError) as error:  # ValueError: CuPy refuses a form NumPy takes (2-D cross)
                 if not (_lacks_implementation(error) or _on_another_backend(args, kwargs)):
                     raise
                 # Another array library (CuPy) has no such function: the differentiable

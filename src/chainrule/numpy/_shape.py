@@ -508,7 +508,10 @@ class _Concatenator:
 
         items = key if isinstance(key, tuple) else (key,)
         if not builtins.any(has_traced(item) for item in items):
-            return self._plain_version(items)[key]
+            try:
+                return self._plain_version(items)[key]
+            except NotImplementedError:  # CuPy's r_/c_ lack some forms: build it from primitives below
+                pass
         axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
         if items and isinstance(items[0], str):
             directive, items = items[0], items[1:]
