@@ -50,6 +50,13 @@ def _build(obj: Any, xp: Any = None) -> Any:
     return R.stack(*items, axis=0)
 
 
+def _stack_on(xp: Any, obj: Any) -> Any:
+    """A nested list of arrays and numbers as one array of module ``xp`` (CuPy)."""
+    if type(obj) not in _SEQUENCES:
+        return xp.asarray(obj)
+    return xp.stack([_stack_on(xp, item) for item in obj])
+
+
 def _on_data_namespace(numpy_function: Any) -> Any:
     """NumPy's constructor for NumPy data (and numbers, lists); CuPy's same-named one for CuPy data."""
 
@@ -59,6 +66,8 @@ def _on_data_namespace(numpy_function: Any) -> Any:
         xp = _data_namespace(data)
         if xp is np:
             return numpy_function(data, *args, **kwargs)
+        if type(data) in _SEQUENCES:  # CuPy's constructors refuse lists of CuPy arrays: stack them there
+            data = _stack_on(xp, data)
         return getattr(xp, name)(data, *args, **kwargs)
 
     construct.__name__ = construct.__qualname__ = name

@@ -522,7 +522,9 @@ class _Concatenator:
             ndmin = numbers[1] if len(numbers) > 1 else ndmin
             trans1d = numbers[2] if len(numbers) > 2 else trans1d
         built = [as_array(item) if not isinstance(item, slice) and has_traced(item) else item for item in items]
-        like = next(item for item in built if isinstance(item, Box))  # constants are made beside it
+        # constants are made beside a traced item, else beside a (CuPy) array item
+        like = next((item for item in built if isinstance(item, Box)), None)
+        like = like if like is not None else next((item for item in built if hasattr(item, "dtype")), None)
         parts = []
         for item in built:
             part = as_array_like(np.r_[item].tolist() if isinstance(item, slice) else item, like)
