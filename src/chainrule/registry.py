@@ -226,8 +226,10 @@ def defrule(
         vjps, jvps = (), ()
     if (impl_with_residuals is None) != (vjp_from_residuals is None):
         raise ValueError(f"defrule {name!r}: impl_with_residuals and vjp_from_residuals come together (or neither)")
-    prim = Primitive(name, impl, vjps, jvps, latex=latex, differentiable=differentiable)
-    prim.impl_with_residuals, prim.vjp_from_residuals = impl_with_residuals, vjp_from_residuals
+    prim = Primitive(
+        name, impl, vjps, jvps, latex=latex, differentiable=differentiable,
+        impl_with_residuals=impl_with_residuals, vjp_from_residuals=vjp_from_residuals,
+    )  # fmt: skip
     if linear:
         prim.jvps = (_linear_jvp(prim),)
     if register:

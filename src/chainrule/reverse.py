@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .registry import Box, Primitive, raise_with_context
+from .registry import Box, Primitive
 from .rules import add, astype, broadcast_to, real, reshape, sum
 from .tracer import ArrayMethods, Trace, open_boxes, run_impl
 
@@ -67,10 +67,7 @@ class ReverseTrace(Trace):
         if nested:  # outer traces must see the call too: dispatch it again
             out = prim(*values, **kwargs)
         elif prim.impl_with_residuals is None or not prim.differentiable:
-            try:  # run_impl, inlined: once per recorded operation
-                out = prim.impl(*values, **kwargs)
-            except (ValueError, TypeError) as error:
-                raise_with_context(prim, args, kwargs, error)
+            out = run_impl(prim, prim.impl, values, kwargs, args)
         else:  # plain arrays: keep the forward pass's intermediates for the VJP
             out, residuals = run_impl(prim, prim.impl_with_residuals, values, kwargs, args)
         if not prim.differentiable:
@@ -126,11 +123,7 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                         f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
                     )
                 raw = partial(g, out, *args, **kwargs)
-            like = args[argnum]  # fit_to's test, inlined: most contributions already fit
-            if type(like) is tuple or raw.shape == like.shape and raw.dtype == like.dtype:
-                contribution = raw
-            else:
-                contribution = fit_to(raw, like)
+            contribution = fit_to(raw, args[argnum])
             if observer is not None:
                 observer(node, argnum, g, raw, contribution)
             if parent.prim is None:

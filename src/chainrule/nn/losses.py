@@ -91,8 +91,7 @@ def _check_labels(labels: Any, logits_shape: tuple[int, ...]) -> None:
         )
     # one reduction finds both kinds of bad label: negatives become huge as unsigned integers
     unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind == "i" else labels
-    largest = np.maximum.reduce(unsigned, axis=None) if type(unsigned) is np.ndarray and unsigned.size else None
-    if labels.size and (unsigned.max() if largest is None else largest) >= num_classes:
+    if labels.size and unsigned.max() >= num_classes:
         bad = labels[(labels < 0) | (labels >= num_classes)]
         raise ValueError(
             f"cross_entropy: labels must lie in [0, {num_classes}) for {num_classes} classes; found "
@@ -127,13 +126,6 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     logits_value, target_value = concrete(logits), concrete(target)
-    if (
-        type(logits_value) is np.ndarray and logits_value.dtype.kind == "f" and logits_value.ndim
-        and type(target_value) is np.ndarray and target_value.dtype.kind in "iu"
-    ):  # fmt: skip
-        # the common case, float logits and integer labels, with nothing to convert
-        _check_labels(target_value, logits_value.shape)
-        return softmax_cross_entropy_labels(logits, target_value, reduction=reduction, smoothing=float(label_smoothing))
     logits_shape = np.shape(logits_value)
     if len(logits_shape) < 1 or logits_shape[-1] < 1:
         raise ValueError(f"cross_entropy: logits need a last axis of classes, got shape {logits_shape}")

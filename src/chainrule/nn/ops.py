@@ -49,6 +49,7 @@ from ..rules import (
     sum,  # noqa: A004
     tanh,
 )
+from ..rules.elementwise import _step as relu_step
 from ..tracer import concrete
 
 Pair = tuple[int, int]
@@ -138,9 +139,7 @@ def _affine_vjp_w(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
 
 
 def _affine_vjp_b(g: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
-    if g.ndim == 2:
-        return g.sum(axis=0)
-    return sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+    return g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
 
 
 def _affine_with_residuals(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
@@ -174,22 +173,17 @@ def _sigmoid_slope(out: Any) -> Any:
     return out * (1 - out)
 
 
-def _relu_slope(out: Any) -> Any:
-    return (concrete(out) > 0).astype(concrete(out).dtype)  # a constant mask; relu'(0) = 0
-
-
-DENSE_ACTIVATIONS = {"tanh": (tanh, _tanh_slope), "sigmoid": (sigmoid, _sigmoid_slope), "relu": (relu, _relu_slope)}
-
-
-def _dense_with_residuals(x: Any, w: Any, b: Any, activation: str = "tanh") -> tuple[Any, Any]:
-    function, slope = DENSE_ACTIVATIONS[activation]
-    pre = _affine_impl(x, w, b)
-    out = np.tanh(pre, out=pre) if activation == "tanh" else function.impl(pre)  # pre is fresh: reuse it
-    return out, slope(out)
+# relu'(out) is the table's own step mask [out > 0] (relu'(0) = 0): a constant to every transform
+DENSE_ACTIVATIONS = {"tanh": (tanh, _tanh_slope), "sigmoid": (sigmoid, _sigmoid_slope), "relu": (relu, relu_step)}
 
 
 def _dense_impl(x: Any, w: Any, b: Any, activation: str = "tanh") -> Any:
     return DENSE_ACTIVATIONS[activation][0].impl(_affine_impl(x, w, b))
+
+
+def _dense_with_residuals(x: Any, w: Any, b: Any, activation: str = "tanh") -> tuple[Any, Any]:
+    out = _dense_impl(x, w, b, activation)
+    return out, DENSE_ACTIVATIONS[activation][1](out)
 
 
 def _dense_pre(g: Any, out: Any, activation: str) -> Any:
@@ -245,16 +239,12 @@ def _row_count(logits: Any) -> int:
 def _reduce_loss(rows: Any, reduction: str) -> Any:
     if reduction == "none":
         return rows
-    total = np.add.reduce(rows, axis=None) if type(rows) is np.ndarray else rows.sum()
+    total = rows.sum()
     return total if reduction == "sum" else total / rows.dtype.type(max(rows.size, 1))  # not .mean(): 3x slower
 
 
 def _shifted_exponentials(logits: Any) -> tuple[Any, Any, Any]:
     """``z - max z``, its exponentials and their row sums (kept dims): nothing overflows."""
-    if type(logits) is np.ndarray:  # the ufuncs' reduce directly: .max/.sum add a Python layer
-        shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
-        exp = np.exp(shifted)
-        return shifted, exp, np.add.reduce(exp, axis=-1, keepdims=True)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
     return shifted, exp, exp.sum(axis=-1, keepdims=True)
