@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .registry import Box
+
 
 def to_numpy(x: Any) -> np.ndarray:
     """``x``'s values as a NumPy array: copied off the GPU for a CuPy array, else ``np.asarray``."""
@@ -23,10 +25,13 @@ def to_numpy(x: Any) -> np.ndarray:
 
 
 def namespace(x: Any) -> ModuleType:
-    """``numpy`` for NumPy arrays and Python numbers, ``cupy`` for CuPy arrays."""
+    """``numpy`` for NumPy arrays and Python numbers, ``cupy`` for CuPy arrays (traced or not)."""
     kind = type(x)
     if kind is np.ndarray:  # the common case, decided first
         return np
+    while isinstance(x, Box):  # a traced value: the module of the array underneath
+        x = x.value
+        kind = type(x)
     if kind.__module__.startswith("cupy"):
         import cupy  # noqa: PLC0415  (optional, GPU only)
 

@@ -250,7 +250,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     >>> float(x.grad)                                # 2x + 2
     8.0
     """
-    values = namespace(concrete(_unwrap(data))).array(concrete(_unwrap(data)), dtype=dtype)
+    values = namespace(_unwrap(data)).array(concrete(_unwrap(data)), dtype=dtype)
     if requires_grad and values.dtype.kind not in "fc":
         raise TypeError(
             f"tensor(requires_grad=True): dtype {values.dtype} cannot carry gradients; pass floats or dtype=float"

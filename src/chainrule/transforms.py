@@ -101,7 +101,7 @@ def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: Any, leaves: l
 
 
 def _zeros_like(x: Any) -> Any:
-    return namespace(concrete(x)).zeros_like(concrete(x))
+    return namespace(x).zeros_like(concrete(x))
 
 
 def _ones_like(x: Any) -> Any:
@@ -295,7 +295,7 @@ def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     boxes = []
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         p = _as_differentiable(p, f"jvp: primal {i}")
-        t = t if isinstance(t, Box) else namespace(concrete(p)).asarray(t, dtype=p.dtype)  # on the primal's device
+        t = t if isinstance(t, Box) else namespace(p).asarray(t, dtype=p.dtype)  # on the primal's device
         if np.shape(concrete(t)) != np.shape(concrete(p)):
             raise ValueError(
                 f"jvp: tangent {i} has shape {np.shape(concrete(t))} but its primal has shape {np.shape(concrete(p))}"

@@ -381,7 +381,7 @@ def _label_ce_impl(logits: Any, labels: Any, reduction: str = "none", smoothing:
 def _label_targets(z: Any, labels: Any, smoothing: float) -> Any:
     """The labels' target distributions, a constant: for the differentiable (higher-order) path."""
     table = label_table(z.shape[-1], concrete(z).dtype, float(smoothing))
-    xp = namespace(concrete(z))
+    xp = namespace(z)
     return (table if xp is np else xp.asarray(table))[labels]
 
 

@@ -25,14 +25,14 @@ def _data_namespace(obj: Any) -> Any:
     """NumPy or CuPy, as told by the first entry of a nested list (or by ``obj`` itself)."""
     while type(obj) in _SEQUENCES and obj:
         obj = obj[0]
-    return np if type(obj) in _HOST else namespace(concrete(obj))
+    return np if type(obj) in _HOST else namespace(obj)
 
 
 def _traced_namespace(obj: Any) -> Any:
     """NumPy or CuPy: the module of the first traced value in a nested list."""
     for item in obj:
         if isinstance(item, Box):
-            return namespace(concrete(item))
+            return namespace(item)
         if type(item) in _SEQUENCES and has_traced(item):
             return _traced_namespace(item)
     return np
@@ -159,7 +159,7 @@ def as_array_like(x: Any, like: Any) -> Any:
     """
     if isinstance(x, Box) or type(x) is np.ndarray:
         return x
-    xp = namespace(concrete(like))
+    xp = namespace(like)
     if xp is np or (type(x) in _SEQUENCES and has_traced(x)):
         return as_array(x)
     return xp.asarray(x)

@@ -224,7 +224,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
     result = as_traceable(default)
     for condition, choice in reversed(list(zip(condlist, choicelist))):
         result = R.where(concrete(as_traceable(condition)), as_traceable(choice), result)
-    if not is_traced(result) and namespace(concrete(result)) is np:
+    if not is_traced(result) and namespace(result) is np:
         return np.select(condlist, choicelist, default)  # (CuPy's select refuses an array default)
     shape = np.broadcast_shapes(
         *[np.shape(concrete(c)) for c in condlist], *[np.shape(concrete(c)) for c in choicelist]

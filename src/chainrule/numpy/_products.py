@@ -243,7 +243,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
     if n == 0 or m == 0:
         raise ValueError("convolve: inputs cannot be empty")
     dtype = np.result_type(concrete(a).dtype, concrete(v).dtype)
-    padding = namespace(concrete(a)).zeros(m - 1, dtype=dtype)  # beside a's values: NumPy or CuPy
+    padding = namespace(a).zeros(m - 1, dtype=dtype)  # beside a's values: NumPy or CuPy
     padded = R.concatenate(padding, a, padding, axis=0)
     windows = R.getitem(padded, index=np.arange(n + m - 1)[:, None] + np.arange(m)[None, :])  # (n+m-1, m)
     full = R.matmul(windows, R.getitem(v, index=slice(None, None, -1)))

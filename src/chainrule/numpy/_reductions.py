@@ -169,7 +169,7 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
     # y_k = prod_j where(j <= k, x_j, 1): an n x n grid of the entries, reduced by the core prod
     # (whose rule is exact at zeros). O(n^2) memory along the axis.
     grid = R.broadcast_to(R.expand_dims(moved, axis=-2), shape=moved.shape[:-1] + (n, n))
-    xp = namespace(concrete(x))  # the mask beside x's values: NumPy or CuPy
+    xp = namespace(x)  # the mask beside x's values: NumPy or CuPy
     lower = xp.tril(xp.ones((n, n), dtype=bool))
     return R.transpose(R.prod(R.where(lower, grid, 1), axis=-1), axes=inverse)
 
@@ -180,7 +180,7 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     x = as_array(a)
     if weights is None:
         result = R.mean(x, axis=axis, keepdims=keepdims)
-        xp = namespace(concrete(result))
+        xp = namespace(result)
         total = xp.broadcast_to(xp.asarray(_count(x, axis, keepdims), dtype=result.dtype), result.shape)
     else:
         w = as_array(weights)

@@ -350,7 +350,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
             hasattr(f, "trace") for f in np.ravel(np.asarray(fill, dtype=object))
         ):
             raise NotImplementedError("pad: traced constant_values are not differentiable yet")
-        xp = namespace(concrete(x))  # the padded background beside x's values: NumPy or CuPy
+        xp = namespace(x)  # the padded background beside x's values: NumPy or CuPy
         widths_pairs = tuple((int(before), int(after)) for before, after in widths)
         zeros = xp.zeros(x.shape, dtype=concrete(x).dtype)
         background = xp.pad(zeros, widths_pairs, mode="constant", constant_values=fill)
@@ -402,7 +402,7 @@ def _triangle(numpy_function: Any, lower: bool) -> Any:
     def triangle(m: Any, k: int = 0) -> Any:
         x = as_array(m)
         rows, cols = x.shape[-2:] if x.ndim >= 2 else (x.shape[0], x.shape[0])
-        xp = namespace(concrete(x))  # the mask beside x's values: NumPy or CuPy
+        xp = namespace(x)  # the mask beside x's values: NumPy or CuPy
         mask = xp.tri(rows, cols, k, dtype=bool) if lower else ~xp.tri(rows, cols, k - 1, dtype=bool)
         if x.ndim < 2:
             x = R.broadcast_to(x, shape=(rows, cols))

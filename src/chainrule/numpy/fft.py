@@ -29,7 +29,7 @@ def _fit_length(x: Any, n: Any, axis: int) -> Any:
         return R.getitem(x, index=(slice(None),) * axis + (slice(0, n),))
     shape = list(x.shape)
     shape[axis] = n - length
-    return R.concatenate(x, namespace(concrete(x)).zeros(shape, dtype=concrete(x).dtype), axis=axis)
+    return R.concatenate(x, namespace(x).zeros(shape, dtype=concrete(x).dtype), axis=axis)
 
 
 def _one_axis(x: Any, n: Any, axis: int) -> tuple[Any, int]:

@@ -91,7 +91,7 @@ def _square_matrix(name: str, a: Any) -> Any:
 
 def _symmetric_from(a: Any, lower: bool) -> Any:
     """The symmetric matrix NumPy reads from one triangle of ``a`` (the other is ignored)."""
-    n, xp = a.shape[-1], namespace(concrete(a))  # masks beside a's values: NumPy or CuPy
+    n, xp = a.shape[-1], namespace(a)  # masks beside a's values: NumPy or CuPy
     strict = xp.tri(n, n, -1, dtype=bool)
     if not lower:
         strict = strict.T
@@ -136,7 +136,7 @@ def matrix_power(a: Any, n: int) -> Any:
     a = _square_matrix("matrix_power", a)
     n = int(n)
     if n == 0:
-        xp = namespace(concrete(a))
+        xp = namespace(a)
         return xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
     if n < 0:
         a, n = L.inv(a), -n
@@ -251,7 +251,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     m, n = a.shape[-2:]
     if mode == "complete" and m > n:
         q = R.concatenate(q, L.basis_complement(a, what="qr Q"), axis=-1)
-        zeros = namespace(concrete(a)).zeros(a.shape[:-2] + (m - n, n), dtype=concrete(a).dtype)
+        zeros = namespace(a).zeros(a.shape[:-2] + (m - n, n), dtype=concrete(a).dtype)
         r = R.concatenate(r, zeros, axis=-2)
     return QRResult(q, r)
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from ..backend import namespace
 from ..registry import defrule
-from ..tracer import concrete
 from .arithmetic import multiply
 from .shape import concatenate, getitem
 
@@ -53,7 +52,7 @@ def _rfft_vjp(g: Any, out: Any, x: Any, axis: int = -1, norm: Any = None) -> Any
     n, kept = x.shape[axis], g.shape[axis]
     shape = list(g.shape)
     shape[axis] = n - kept
-    zeros = namespace(concrete(g)).zeros(shape, dtype=np.result_type(g.dtype, np.complex64))  # beside g: NumPy or CuPy
+    zeros = namespace(g).zeros(shape, dtype=np.result_type(g.dtype, np.complex64))  # beside g: NumPy or CuPy
     padded = concatenate(g, zeros, axis=axis)
     return fftn(padded, axes=(axis,), norm=norm)
 
@@ -77,7 +76,7 @@ def _irfft_vjp(g: Any, out: Any, x: Any, n: int = 0, axis: int = -1, norm: Any =
     weights[0] = 1.0
     if n % 2 == 0:
         weights[-1] = 1.0
-    weights = namespace(concrete(g)).asarray(weights.reshape((kept,) + (1,) * (x.ndim - 1 - axis % x.ndim)))
+    weights = namespace(g).asarray(weights.reshape((kept,) + (1,) * (x.ndim - 1 - axis % x.ndim)))
     spectrum = getitem(ifftn(g, axes=(axis,), norm=norm), index=_along(axis, g.ndim, slice(0, kept)))
     return multiply(spectrum, weights)
 

@@ -41,11 +41,6 @@ def matrix_transpose(x: Any) -> Any:
     return transpose(x, axes=axes)
 
 
-def _xp(x: Any) -> Any:
-    """NumPy or CuPy: the module of ``x``'s values, where constants used beside ``x`` must be built."""
-    return namespace(concrete(x))
-
-
 def _is_complex(x: Any) -> bool:
     return np.iscomplexobj(concrete(x))
 
@@ -65,7 +60,7 @@ def _trace(x: Any) -> Any:
 
 
 def _eye_like(x: Any) -> Any:
-    return _xp(x).eye(x.shape[-1], dtype=concrete(x).dtype)
+    return namespace(x).eye(x.shape[-1], dtype=concrete(x).dtype)
 
 
 def _column(x: Any) -> Any:
@@ -88,7 +83,7 @@ def _transpose_of(linear: Any, like: Any, cotangent: Any) -> Any:
 def _off_diagonal_reciprocal(differences: Any) -> Any:
     """F[i, j] = 1 / differences[i, j] off the diagonal, 0 on it."""
     n = differences.shape[-1]
-    eye = _xp(differences).eye(n, dtype=bool)
+    eye = namespace(differences).eye(n, dtype=bool)
     return where(eye, 0, divide(1, where(eye, 1, differences)))
 
 
@@ -158,7 +153,7 @@ def _einsum_vjp(k: int, g: Any, out: Any, *operands: Any, subscripts: str = "", 
         if c in seen:  # a repeated letter is a diagonal: link a fresh letter to it by a delta
             fresh = spare.pop(0)
             terms.append(c + fresh)
-            arrays.append(_xp(g).eye(shape[position], dtype=dtype))
+            arrays.append(namespace(g).eye(shape[position], dtype=dtype))
             letters.append(fresh)
         else:
             seen.add(c)
@@ -167,7 +162,7 @@ def _einsum_vjp(k: int, g: Any, out: Any, *operands: Any, subscripts: str = "", 
     for position, c in enumerate(letters):
         if c not in present:  # summed over in k alone: every entry gets the same gradient
             terms.append(c)
-            arrays.append(_xp(g).ones(shape[position], dtype=dtype))
+            arrays.append(namespace(g).ones(shape[position], dtype=dtype))
             present.add(c)
     return einsum(*arrays, subscripts=",".join(terms) + "->" + "".join(letters), optimize=optimize)
 
@@ -263,12 +258,12 @@ def _lower_half_diagonal(n: int, xp: Any) -> Any:
 def _cholesky_jvp(t: Any, out: Any, a: Any) -> Any:
     # dL = L Phi(L^-1 dA L^-T)  (Murray 2016, eq. 9)
     inner = matrix_transpose(solve(out, matrix_transpose(solve(out, t))))
-    return matmul(out, multiply(inner, _lower_half_diagonal(out.shape[-1], _xp(out))))
+    return matmul(out, multiply(inner, _lower_half_diagonal(out.shape[-1], namespace(out))))
 
 
 def _cholesky_vjp(g: Any, out: Any, a: Any) -> Any:
     # A_bar = L^-T Phi(L^T G) L^-1, symmetrised (the input is symmetric)
-    phi = multiply(matmul(matrix_transpose(out), g), _lower_half_diagonal(out.shape[-1], _xp(out)))
+    phi = multiply(matmul(matrix_transpose(out), g), _lower_half_diagonal(out.shape[-1], namespace(out)))
     left = solve(matrix_transpose(out), phi)
     full = matrix_transpose(solve(matrix_transpose(out), matrix_transpose(left)))
     return multiply(0.5, add(full, matrix_transpose(full)))
@@ -433,7 +428,7 @@ svd_vh = defrule(
 def _complement_jvp(t: Any, out: Any, a: Any, **params: Any) -> Any:
     # Any orthonormal basis of the complement is as good as LAPACK's: its
     # derivative does not exist. NaN says so to whoever reads this tangent.
-    return _xp(out).full(concrete(out).shape, np.nan, dtype=concrete(out).dtype)
+    return namespace(out).full(concrete(out).shape, np.nan, dtype=concrete(out).dtype)
 
 
 def _complement_vjp(g: Any, out: Any, a: Any, **params: Any) -> Any:
@@ -442,7 +437,7 @@ def _complement_vjp(g: Any, out: Any, a: Any, **params: Any) -> Any:
             f"the extra columns of a complete {params.get('what', 'basis')} (shape {out.shape}) are not "
             f"unique, so they have no derivative; use full_matrices=False / mode='reduced'"
         )
-    return _xp(a).zeros(concrete(a).shape, dtype=concrete(a).dtype)
+    return namespace(a).zeros(concrete(a).shape, dtype=concrete(a).dtype)
 
 
 def _complement_impl(a: Any, what: str = "") -> Any:
@@ -473,7 +468,7 @@ def _qr_square_or_tall_jvp(t: Any, q: Any, r: Any) -> tuple[Any, Any]:
     # JAX's qr_jvp_rule (m >= n): dQ = Q (dO - Q^T dA R^-1) + dA R^-1, dR = (Q^T dA R^-1 - dO) R
     t_rinv = matrix_transpose(solve(matrix_transpose(r), matrix_transpose(t)))
     projected = matmul(matrix_transpose(q), t_rinv)
-    xp = _xp(projected)
+    xp = namespace(projected)
     lower = multiply(projected, xp.tril(xp.ones(projected.shape[-2:]), -1))
     skew = subtract(lower, matrix_transpose(lower))
     d_q = add(matmul(q, subtract(skew, projected)), t_rinv)
@@ -518,7 +513,7 @@ def _pinv_jvp(t: Any, out: Any, a: Any, **params: Any) -> Any:
     # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
     t_h, out_h = _adjoint(t), _adjoint(out)
     rows, cols = a.shape[-2], a.shape[-1]
-    xp = _xp(a)
+    xp = namespace(a)
     left_residual = subtract(xp.eye(rows), matmul(a, out))
     right_residual = subtract(xp.eye(cols), matmul(out, a))
     first = negative(matmul(out, matmul(t, out)))

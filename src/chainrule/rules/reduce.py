@@ -115,7 +115,7 @@ def _product_of_others(out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     n = _reduced_count(x, axis)
     flat = reshape(moved, batch + (1, n))
     grid = broadcast_to(flat, batch + (n, n))
-    eye = namespace(concrete(x)).eye(n, dtype=bool)
+    eye = namespace(x).eye(n, dtype=bool)
     others = prod(where(eye, 1, grid), axis=-1)
     return transpose(reshape(others, moved.shape), axes=inverse)
 
