@@ -208,6 +208,27 @@ def test_label_cross_entropy_derivatives_second_order_both_modes(rng, reduction,
     )
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_label_cross_entropy_rejects_labels_out_of_range_in_every_mode(dtype):
+    """The rule checks its labels (one reduction, negatives seen as unsigned), so a bad label is
+    reported however the rule is reached, negative ones included (NumPy would wrap them)."""
+    logits = np.zeros((4, 3))
+    for labels in (np.array([0, 3, 1, 2], dtype), np.array([0, -1, 1, 2], dtype), np.array([[0, 1], [2, -3]], dtype)):
+        batch = logits if labels.ndim == 1 else logits.reshape(2, 2, 3)
+        bad = sorted(set(labels[(labels < 0) | (labels >= 3)].tolist()))
+        message = rf"labels must lie in \[0, 3\) for 3 classes; found \{bad}"
+        for run in (
+            lambda z, y=labels: softmax_cross_entropy_labels(z, y, reduction="mean"),
+            cr.grad(lambda z, y=labels: softmax_cross_entropy_labels(z, y, reduction="sum")),
+            lambda z, y=labels: cr.jvp(lambda u: softmax_cross_entropy_labels(u, y), (z,), (z,)),
+        ):
+            with pytest.raises(ValueError, match=message):
+                run(batch)
+    # labels in range, of every integer width, give the textbook value -log(1/3) per row
+    labels = np.array([0, 2, 1, 2], dtype)
+    np.testing.assert_allclose(softmax_cross_entropy_labels(logits, labels, reduction="mean"), np.log(3.0))
+
+
 @pytest.mark.parametrize("form", ["labels", "probabilities"])
 def test_residual_backward_matches_the_recomputing_one_and_survives_reuse(rng, form):
     """First-order reverse mode reuses the forward pass's exponentials; under an outer

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..backend import namespace
+from ..backend import namespace, to_numpy
 from ..registry import defrule
 from ..rules import (
     divide,
@@ -350,6 +350,19 @@ def _row_numbers(count: int) -> Any:
     return rows
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def labels_out_of_range(labels: Any, num_classes: int) -> ValueError:
+    """The error for labels outside [0, num_classes), listing (up to ten of) the bad ones."""
+    labels = to_numpy(labels)
+    bad = sorted(set(labels[(labels < 0) | (labels >= num_classes)].ravel().tolist()))
+    return ValueError(
+        f"labels must lie in [0, {num_classes}) for {num_classes} classes; found {bad[:10]} "
+        f"(check the number of outputs of the model)"
+    )
+
+
 def _as_label_rows(logits: Any, labels: Any) -> tuple[Any, Any, Any]:
     """Logits as (rows, classes), labels flattened, and the row numbers: for picking z[i, y_i]."""
     count = labels.size
@@ -359,18 +372,32 @@ def _as_label_rows(logits: Any, labels: Any) -> tuple[Any, Any, Any]:
     return logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), rows
 
 
+def _check_label_range(labels: Any, num_classes: int) -> None:
+    """Labels in [0, num_classes), found with one reduction: as unsigned integers, negatives are huge.
+
+    (Indexing cannot be the check: NumPy counts negative indices from the end.)
+    """
+    if labels.size:
+        unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind in "ib" else labels
+        largest = np.maximum.reduce(unsigned, axis=None) if type(unsigned) is np.ndarray else unsigned.max()
+        if largest >= num_classes:
+            raise labels_out_of_range(labels, num_classes)
+
+
 def _label_ce_with_residuals(
     logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0
 ) -> tuple[Any, Any]:
     # With targets q = (1 - s) onehot(y) + s / K: loss = lse(z) - (1 - s) z_y - s mean_k z_k.
+    _check_label_range(labels, logits.shape[-1])
     shifted, exp, total = _shifted_exponentials(logits)
     flat_shifted, flat_labels, rows = _as_label_rows(shifted, labels)
+    picked = flat_shifted[rows, flat_labels].reshape(labels.shape)  # z_y - max z
     loss_rows = np.log(total).reshape(labels.shape)
     if smoothing:
-        loss_rows -= (1.0 - smoothing) * flat_shifted[rows, flat_labels].reshape(labels.shape)
+        loss_rows -= (1.0 - smoothing) * picked
         loss_rows -= shifted.sum(axis=-1) * (smoothing / logits.shape[-1])
     else:
-        loss_rows -= flat_shifted[rows, flat_labels].reshape(labels.shape)
+        loss_rows -= picked
     return _reduce_loss(loss_rows, reduction), (exp, total)
 
 
