@@ -25,18 +25,30 @@ _NO_PARAMETERS: dict = {}  # an input's (never modified): one dict fewer per inp
 class Node:
     """One recorded primitive call (or, with ``prim=None``, an input)."""
 
-    __slots__ = ("prim", "args", "kwargs", "out", "parents", "order", "residuals")
+    __slots__ = ("prim", "args", "kwargs", "out", "argnums", "parents", "order", "residuals")
 
     def __init__(
-        self, prim: Primitive | None, args: tuple, kwargs: dict, out: Any, parents: tuple, residuals: Any = None
+        self,
+        prim: Primitive | None,
+        args: tuple,
+        kwargs: dict,
+        out: Any,
+        argnums: tuple,
+        parents: tuple,
+        residuals: Any = None,
     ) -> None:
         self.prim = prim
         self.args = args
         self.kwargs = kwargs
         self.out = out
-        self.parents = parents  # ((argnum, Node), ...) for the inputs this trace follows
+        self.argnums = argnums  # the positions of the inputs this trace follows ...
+        self.parents = parents  # ... and their nodes, in the same order
         self.order = next(_creation_order)
         self.residuals = residuals  # what prim.impl_with_residuals kept for vjp_from_residuals, or None
+
+    def traced_inputs(self) -> dict[int, Node]:
+        """``{argnum: node}`` for the inputs this trace follows."""
+        return dict(zip(self.argnums, self.parents))
 
     def __lt__(self, other: Node) -> bool:  # heap ties never happen; kept for safety
         return self.order < other.order
@@ -59,7 +71,7 @@ class ReverseTrace(Trace):
     __slots__ = ()
 
     def new_input(self, value: Any) -> ReverseBox:
-        return ReverseBox(value, self, Node(None, (), _NO_PARAMETERS, value, ()))
+        return ReverseBox(value, self, Node(None, (), _NO_PARAMETERS, value, (), ()))
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         values, followed, nested = open_boxes(self, args)
@@ -72,8 +84,8 @@ class ReverseTrace(Trace):
             out, residuals = run_impl(prim, prim.impl_with_residuals, values, kwargs, args)
         if not prim.differentiable:
             return out
-        parents = tuple([(argnum, args[argnum].node) for argnum in followed])
-        return ReverseBox(out, self, Node(prim, values, kwargs, out, parents, residuals))
+        parents = tuple([args[argnum].node for argnum in followed])
+        return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(followed), parents, residuals))
 
 
 Observer = Callable[[Node, int, Any, Any, Any], None]
@@ -106,13 +118,13 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
         if prim is None:  # an input seeded directly (the function returned it)
             inputs[node] = add(inputs[node], g) if node in inputs else g
             continue
-        args, kwargs, out, parents = node.args, node.kwargs, node.out, node.parents
+        args, kwargs, out, argnums = node.args, node.kwargs, node.out, node.argnums
         shared = None  # all wanted cotangents at once, from the forward pass's residuals
         if node.residuals is not None and not isinstance(g, Box):
-            wanted = tuple([argnum for argnum, _ in parents])
-            shared = prim.vjp_from_residuals(g, out, *args, residuals=node.residuals, wanted=wanted, **kwargs)
+            shared = prim.vjp_from_residuals(g, out, *args, residuals=node.residuals, wanted=argnums, **kwargs)
         vjps = prim.vjps
-        for position, (argnum, parent) in enumerate(parents):
+        for position, parent in enumerate(node.parents):
+            argnum = argnums[position]
             if shared is not None:
                 raw = shared[position]
             else:

@@ -356,7 +356,7 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
         if not backward or backward[-1].name != node_names[node]:
             backward.append(BackwardEntry(node_names[node], node.prim.name, node.prim.latex, _shape(node.out),
                                           np.asarray(concrete(upstream)), sources.get(node, [])))  # fmt: skip
-        parent = dict(node.parents)[argnum]
+        parent = node.traced_inputs()[argnum]
         local, description, elementwise = _local_derivative(
             node.prim, node, argnum, (node_names[node], node_names[parent])
         )
@@ -386,7 +386,7 @@ def _forward_entries(output: Node, node_names: dict[Node, str]) -> list[ForwardE
         if node in seen:
             continue
         seen.add(node)
-        stack.extend(parent for _, parent in node.parents)
+        stack.extend(node.parents)
     ordered = sorted(seen, key=lambda n: n.order)
     entries = []
     counter = 0
@@ -397,7 +397,7 @@ def _forward_entries(output: Node, node_names: dict[Node, str]) -> list[ForwardE
             continue
         counter += 1
         node_names[node] = f"v{counter}"
-        traced = dict(node.parents)
+        traced = node.traced_inputs()
         inputs = [node_names[traced[i]] if i in traced else _describe_constant(a) for i, a in enumerate(node.args)]
         entries.append(ForwardEntry(node_names[node], node.prim.name, inputs, dict(node.kwargs), node.out,
                                     node.prim.latex))  # fmt: skip

@@ -147,8 +147,11 @@ def _affine_with_residuals(x: Any, w: Any, b: Any) -> tuple[Any, tuple]:
 
 
 def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, residuals: Any, wanted: tuple) -> list:
-    parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
-    return [parts[argnum](g, out, x, w, b) for argnum in wanted]
+    if g.ndim != 2:  # a single row or extra batch dimensions: the partials above flatten them
+        parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
+        return [parts[argnum](g, out, x, w, b) for argnum in wanted]
+    # (batch, features), the usual case, in three NumPy calls (x is 2-D too: x @ w kept its dimensions)
+    return [g @ w.T if argnum == 0 else x.T @ g if argnum == 1 else g.sum(axis=0) for argnum in wanted]
 
 
 affine = defrule(
@@ -182,8 +185,9 @@ def _dense_impl(x: Any, w: Any, b: Any, activation: str = "tanh") -> Any:
 
 
 def _dense_with_residuals(x: Any, w: Any, b: Any, activation: str = "tanh") -> tuple[Any, Any]:
-    out = _dense_impl(x, w, b, activation)
-    return out, DENSE_ACTIVATIONS[activation][1](out)
+    function, slope = DENSE_ACTIVATIONS[activation]
+    out = function.impl(_affine_impl(x, w, b))
+    return out, slope(out)
 
 
 def _dense_pre(g: Any, out: Any, activation: str) -> Any:
