@@ -392,14 +392,19 @@ def _label_ce_with_residuals(
     logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0
 ) -> tuple[Any, Any]:
     # With targets q = (1 - s) onehot(y) + s / K: loss = lse(z) - (1 - s) z_y - s mean_k z_k.
-    _check_label_range(labels, logits.shape[-1])
-    shifted, exp, total = _shifted_exponentials(logits)
+    num_classes = logits.shape[-1]
+    _check_label_range(labels, num_classes)
+    shifted = logits - logits.max(axis=-1, keepdims=True)  # _shifted_exponentials, inline: the hot path
+    exp = np.exp(shifted)
+    total = exp.sum(axis=-1, keepdims=True)
     flat_shifted, flat_labels, rows = _as_label_rows(shifted, labels)
-    picked = flat_shifted[rows, flat_labels].reshape(labels.shape)  # z_y - max z
-    loss_rows = np.log(total).reshape(labels.shape)
+    picked = flat_shifted[rows, flat_labels]  # z_y - max z
+    loss_rows = np.log(total[..., 0])
+    if picked.shape != loss_rows.shape:
+        picked = picked.reshape(loss_rows.shape)
     if smoothing:
         loss_rows -= (1.0 - smoothing) * picked
-        loss_rows -= shifted.sum(axis=-1) * (smoothing / logits.shape[-1])
+        loss_rows -= shifted.sum(axis=-1) * (smoothing / num_classes)
     else:
         loss_rows -= picked
     return _reduce_loss(loss_rows, reduction), (exp, total)
@@ -438,7 +443,7 @@ def _label_ce_vjp_from_residuals(
     flat[rows, flat_labels] -= 1.0 - smoothing
     if smoothing:
         dlogits -= smoothing / z.shape[-1]
-    dlogits *= _plain_weights(g, z, reduction)
+    dlogits *= g[..., None] if reduction == "none" else g if reduction == "sum" else g / labels.size  # _plain_weights
     return [dlogits]
 
 
