@@ -14,9 +14,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .registry import Box, Primitive
+from .registry import Box, Primitive, raise_with_context
 from .rules import add, astype, broadcast_to, real, reshape, sum
-from .tracer import ArrayMethods, Trace, open_boxes, run_impl
+from .tracer import ArrayMethods, Trace, open_boxes
 
 _creation_order = itertools.count()
 _NO_PARAMETERS: dict = {}  # an input's (never modified): one dict fewer per input
@@ -78,10 +78,15 @@ class ReverseTrace(Trace):
         residuals = None
         if nested:  # outer traces must see the call too: dispatch it again
             out = prim(*values, **kwargs)
-        elif prim.impl_with_residuals is None or not prim.differentiable:
-            out = run_impl(prim, prim.impl, values, kwargs, args)
-        else:  # plain arrays: keep the forward pass's intermediates for the VJP
-            out, residuals = run_impl(prim, prim.impl_with_residuals, values, kwargs, args)
+        else:  # run_impl, inline (this runs once per op)
+            try:
+                if prim.impl_with_residuals is None or not prim.differentiable:
+                    out = prim.impl(*values, **kwargs)
+                else:  # plain arrays: keep the forward pass's intermediates for the VJP
+                    out, residuals = prim.impl_with_residuals(*values, **kwargs)
+            except (ValueError, TypeError) as error:
+                raise_with_context(prim, args, kwargs, error)
+                raise  # unreachable: raise_with_context always raises
         if not prim.differentiable:
             return out
         parents = tuple([args[argnum].node for argnum in followed])
@@ -135,7 +140,10 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                         f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
                     )
                 raw = partial(g, out, *args, **kwargs)
-            contribution = fit_to(raw, args[argnum])
+            like = args[argnum]  # fit_to's tests, inline: most contributions fit already
+            contribution = raw
+            if type(like) is not tuple and (raw.shape != like.shape or raw.dtype != like.dtype):
+                contribution = fit_to(raw, like)
             if observer is not None:
                 observer(node, argnum, g, raw, contribution)
             if parent.prim is None:
