@@ -71,6 +71,9 @@ def _check_argnums(argnums: int | Sequence[int], count: int, name: str) -> tuple
     return tuple(int(n) % count for n in numbers)
 
 
+_tuple_new = tuple.__new__
+
+
 class _OneArgument(NamedTuple):
     """The structure of a single differentiated argument (not of a 1-tuple around it: one level less)."""
 
@@ -80,7 +83,7 @@ class _OneArgument(NamedTuple):
 def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, Any]:
     if len(argnums) == 1:
         leaves, structure = tree_flatten(args[argnums[0]])
-        treedef: Any = _OneArgument(structure)
+        treedef: Any = _tuple_new(_OneArgument, (structure,))  # NamedTuple's own constructor is a Python call
     else:
         leaves, treedef = tree_flatten(tuple([args[i] for i in argnums]))
     for index, x in enumerate(leaves):
@@ -190,6 +193,24 @@ def vjp(fun: Function, *primals: Any, has_aux: bool = False) -> tuple:
     return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
 
 
+def _check_scalar_output(out: Any, value: Any) -> None:
+    """grad's output must be a real floating scalar: else a TypeError saying what it was and what to do."""
+    structured = isinstance(out, (tuple, list, dict))
+    shape = f"a {type(out).__name__}" if structured else getattr(value, "shape", None)
+    shape = np.shape(value) if shape is None else shape
+    dtype = getattr(value, "dtype", None)
+    if structured or shape not in ((), (1,)):
+        raise TypeError(
+            f"grad requires a function with a scalar output, but it returned shape {shape}: "
+            f"reduce it (e.g. .sum() or .mean()), or use jacobian / vjp for vector outputs"
+        )
+    if dtype is not None and dtype.kind not in "f":
+        raise TypeError(
+            f"grad requires a real floating scalar output; got dtype {dtype}. For complex "
+            f"outputs take .real or abs() first, or use vjp"
+        )
+
+
 def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
     """A function returning ``(fun(*args), gradient)`` of a scalar-valued ``fun``.
 
@@ -214,20 +235,12 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
         traced = isinstance(result, ReverseBox) and result.trace is trace
         out = result.value if traced else result
         value = concrete(out)
-        structured = isinstance(out, (tuple, list, dict))
-        shape = f"a {type(out).__name__}" if structured else getattr(value, "shape", None)
-        shape = np.shape(value) if shape is None else shape
-        dtype = getattr(value, "dtype", None)
-        if structured or shape not in ((), (1,)):
-            raise TypeError(
-                f"grad requires a function with a scalar output, but it returned shape {shape}: "
-                f"reduce it (e.g. .sum() or .mean()), or use jacobian / vjp for vector outputs"
-            )
-        if dtype is not None and dtype.kind not in "f":
-            raise TypeError(
-                f"grad requires a real floating scalar output; got dtype {dtype}. For complex "
-                f"outputs take .real or abs() first, or use vjp"
-            )
+        if not (
+            (type(value) is np.ndarray or isinstance(value, np.floating))  # the usual loss: no more tests
+            and value.dtype.kind == "f"
+            and value.shape in ((), (1,))
+        ):
+            _check_scalar_output(out, value)
         grads = backpropagate([(result.node, _ones_like(out))]) if traced else {}
         gradients = _gradients(boxes, leaves, treedef, grads)
         gradient = gradients[0] if isinstance(argnums, int) else gradients
