@@ -142,7 +142,9 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                 raw = partial(g, out, *args, **kwargs)
             like = args[argnum]  # fit_to's tests, inline: most contributions fit already
             contribution = raw
-            if type(like) is not tuple and (raw.shape != like.shape or raw.dtype != like.dtype):
+            if type(like) is not tuple and (
+                raw.shape != like.shape or (raw.dtype is not like.dtype and raw.dtype != like.dtype)
+            ):  # (dtypes: the identity test is quicker, and usually decides)
                 contribution = fit_to(raw, like)
             if observer is not None:
                 observer(node, argnum, g, raw, contribution)

@@ -109,21 +109,23 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         layers, index = self.layers, 0
-        while index < len(layers):
-            layer = layers[index]
-            try:
+        last = len(layers) - 1
+        try:
+            while index <= last:
+                layer = layers[index]
                 # A Linear layer and the activation after it run as one fused node (same values)
-                fused = _FUSED_ACTIVATIONS.get(type(layers[index + 1])) if index + 1 < len(layers) else None
-                if fused is not None and type(layer) is Linear and layer.bias is not None:
-                    x = layer.forward_activated(x, fused)
-                    index += 2
-                    continue
+                if type(layer) is Linear and index < last and layer.bias is not None:
+                    fused = _FUSED_ACTIVATIONS.get(type(layers[index + 1]))
+                    if fused is not None:
+                        x = layer.forward_activated(x, fused)
+                        index += 2
+                        continue
                 x = layer(x)
-            except ShapeError as error:
-                if str(error).startswith("layer "):
-                    raise
-                raise ShapeError(f"layer {index} of {type(self).__name__}, {error}") from None
-            index += 1
+                index += 1
+        except ShapeError as error:
+            if str(error).startswith("layer "):
+                raise
+            raise ShapeError(f"layer {index} of {type(self).__name__}, {error}") from None
         return x
 
     def __len__(self) -> int:

@@ -117,7 +117,7 @@ unwindow2d = defrule(
 # ---------------------------------------------------------------- affine (Linear)
 def _affine_impl(x: Any, w: Any, b: Any) -> Any:
     out = x @ w
-    if b.dtype != out.dtype and out.dtype != np.result_type(out, b):
+    if b.dtype is not out.dtype and b.dtype != out.dtype and out.dtype != np.result_type(out, b):
         return out + b  # b is wider (float64 bias, float32 weights): promote as NumPy would
     out += b  # in place: x @ w is a fresh array, and b broadcasts over the rows
     return out
@@ -151,6 +151,10 @@ def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, resi
         parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
         return [parts[argnum](g, out, x, w, b) for argnum in wanted]
     # (batch, features), the usual case, in three NumPy calls (x is 2-D too: x @ w kept its dimensions)
+    if wanted == (1, 2):  # a first layer: its input x is data
+        return [x.T @ g, g.sum(axis=0)]
+    if wanted == (0, 1, 2):
+        return [g @ w.T, x.T @ g, g.sum(axis=0)]
     return [g @ w.T if argnum == 0 else x.T @ g if argnum == 1 else g.sum(axis=0) for argnum in wanted]
 
 
