@@ -73,6 +73,10 @@ class ReverseTrace(Trace):
     def new_input(self, value: Any) -> ReverseBox:
         return ReverseBox(value, self, Node(None, (), _NO_PARAMETERS, value, (), ()))
 
+    def new_inputs(self, values: list) -> list[ReverseBox]:
+        """``new_input`` of each value, in one call (a model has many parameters)."""
+        return [ReverseBox(value, self, Node(None, (), _NO_PARAMETERS, value, (), ())) for value in values]
+
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         values, followed, nested = open_boxes(self, args)
         residuals = None

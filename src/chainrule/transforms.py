@@ -125,7 +125,7 @@ def _record(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool,
         new_args[argnums[0]] = boxes[0]
     else:
         leaves, treedef = _flat_inputs(args, argnums, name)
-        boxes = [trace.new_input(x) for x in leaves]
+        boxes = trace.new_inputs(leaves)
         new_args = _replace_args(args, argnums, treedef, boxes)
     result = fun(*new_args)
     aux = None

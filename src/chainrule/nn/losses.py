@@ -78,13 +78,12 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
     return _reduce(R.subtract(R.softplus(logits), R.multiply(target, logits)), reduction)
 
 
-def _check_label_shape(labels: Any, logits_shape: tuple[int, ...]) -> None:
+def _raise_label_shape(labels: Any, logits_shape: tuple[int, ...]) -> None:
     """Integer labels need the logits' batch shape (their range is checked where they index the logits)."""
-    if labels.shape != logits_shape[:-1]:
-        raise ValueError(
-            f"cross_entropy: integer labels have shape {labels.shape}, the logits' batch shape is "
-            f"{logits_shape[:-1]} (logits have one extra, last axis of {logits_shape[-1]} classes)"
-        )
+    raise ValueError(
+        f"cross_entropy: integer labels have shape {labels.shape}, the logits' batch shape is "
+        f"{logits_shape[:-1]} (logits have one extra, last axis of {logits_shape[-1]} classes)"
+    )
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: float = 0.0) -> Any:
@@ -127,7 +126,8 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
         labels = target_value
         if type(labels) is not type(logits_value):  # a list, or NumPy labels for CuPy logits
             labels = namespace(logits_value).asarray(labels)
-        _check_label_shape(labels, logits_shape)
+        if labels.shape != logits_shape[:-1]:
+            _raise_label_shape(labels, logits_shape)
         if logits_value.dtype.kind != "f" and not isinstance(logits, Box):
             logits = logits_value.astype(np.float64)  # integer logits: compute in float64
         return softmax_cross_entropy_labels(logits, labels, reduction=reduction, smoothing=float(label_smoothing))
