@@ -25,13 +25,13 @@ import numpy as np
 
 from .backend import namespace, to_numpy
 from .registry import Box, Primitive
-from .reverse import Node, ReverseBox, ReverseTrace, backpropagate
+from .reverse import ReverseBox, ReverseTrace, backpropagate
 from .rules import install_array_methods
 from .tracer import Trace, concrete
 
 _EAGER = ReverseTrace(0)
 _state = threading.local()
-_leaves: weakref.WeakValueDictionary[Node, Tensor] = weakref.WeakValueDictionary()
+_leaves: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()  # by node order
 
 
 def _grad_enabled() -> bool:
@@ -101,7 +101,7 @@ class Tensor(Box):
 
     @property
     def is_leaf(self) -> bool:
-        return not self.requires_grad or self.value.node.prim is None
+        return not self.requires_grad or self.value.prim is None
 
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
@@ -157,7 +157,7 @@ class Tensor(Box):
         """Start (or stop) recording operations on this leaf, in place."""
         if flag and not self.requires_grad:
             self.value = _EAGER.new_input(self.value)
-            _leaves[self.value.node] = self
+            _leaves[self.value.order] = self
         elif not flag:
             self.value = self.data
         return self
@@ -217,9 +217,9 @@ class Tensor(Box):
             gradient = namespace(self.data).ones_like(self.data)
         gradient = concrete(_unwrap(gradient))
         with no_grad():
-            cotangents = backpropagate([(self.value.node, gradient)])
-        for node, cotangent in cotangents.items():
-            leaf = _leaves.get(node)
+            cotangents = backpropagate([(self.value, gradient)])
+        for order, cotangent in cotangents.items():
+            leaf = _leaves.get(order)
             if leaf is not None:
                 leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
 

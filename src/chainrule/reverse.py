@@ -1,10 +1,11 @@
 """Reverse mode: record the forward pass as a graph, then run it backwards.
 
-Each primitive call on a reverse box appends a :class:`Node` holding the rule,
-its (unboxed) inputs and its output. ``backpropagate`` visits the nodes that
-reach the output in reverse order of creation (a max-heap on the creation
-number, which is a topological order), applies each rule's VJP partials, and
-undoes broadcasting: the only place in chainrule that does.
+Each primitive call on reverse boxes returns a box that is also the call's
+:class:`Node` in the graph: the rule, its (unboxed) inputs, its output (the
+box's value) and the boxes it was computed from. ``backpropagate`` visits the
+nodes that reach the output in reverse order of creation (a max-heap on the
+creation number, which is a topological order), applies each rule's VJP
+partials, and undoes broadcasting: the only place in chainrule that does.
 """
 
 from __future__ import annotations
@@ -22,47 +23,49 @@ _creation_order = itertools.count()
 _NO_PARAMETERS: dict = {}  # an input's (never modified): one dict fewer per input
 
 
-class Node:
-    """One recorded primitive call (or, with ``prim=None``, an input)."""
+class ReverseBox(ArrayMethods, Box):
+    """A value being differentiated in reverse mode, and its node in the recorded graph.
 
-    __slots__ = ("prim", "args", "kwargs", "out", "argnums", "parents", "order", "residuals")
+    One object per op, not a box and a node: the box is what user code holds, the
+    node fields are what the backward pass reads (``prim=None`` marks an input).
+    Boxes are unhashable (``==`` compares values), so the graph's dictionaries
+    key nodes by their creation number, ``order``.
+    """
+
+    __slots__ = ("prim", "args", "kwargs", "argnums", "parents", "order", "residuals")
 
     def __init__(
         self,
+        value: Any,
+        trace: ReverseTrace,
         prim: Primitive | None,
         args: tuple,
         kwargs: dict,
-        out: Any,
         argnums: tuple,
         parents: tuple,
         residuals: Any = None,
     ) -> None:
+        self.value = value  # the op's output
+        self.trace = trace
         self.prim = prim
-        self.args = args
+        self.args = args  # the op's inputs, unboxed
         self.kwargs = kwargs
-        self.out = out
         self.argnums = argnums  # the positions of the inputs this trace follows ...
         self.parents = parents  # ... and their nodes, in the same order
         self.order = next(_creation_order)
         self.residuals = residuals  # what prim.impl_with_residuals kept for vjp_from_residuals, or None
 
+    @property
+    def out(self) -> Any:
+        """The op's output (the box's value), under the name the rules use."""
+        return self.value
+
     def traced_inputs(self) -> dict[int, Node]:
         """``{argnum: node}`` for the inputs this trace follows."""
         return dict(zip(self.argnums, self.parents))
 
-    def __lt__(self, other: Node) -> bool:  # heap ties never happen; kept for safety
-        return self.order < other.order
 
-
-class ReverseBox(ArrayMethods, Box):
-    """A value being differentiated in reverse mode."""
-
-    __slots__ = ("node",)
-
-    def __init__(self, value: Any, trace: ReverseTrace, node: Node) -> None:
-        self.value = value
-        self.trace = trace
-        self.node = node
+Node = ReverseBox  # a recorded op: the box of its output
 
 
 class ReverseTrace(Trace):
@@ -71,11 +74,11 @@ class ReverseTrace(Trace):
     __slots__ = ()
 
     def new_input(self, value: Any) -> ReverseBox:
-        return ReverseBox(value, self, Node(None, (), _NO_PARAMETERS, value, (), ()))
+        return ReverseBox(value, self, None, (), _NO_PARAMETERS, (), ())
 
     def new_inputs(self, values: list) -> list[ReverseBox]:
         """``new_input`` of each value, in one call (a model has many parameters)."""
-        return [ReverseBox(value, self, Node(None, (), _NO_PARAMETERS, value, (), ())) for value in values]
+        return [ReverseBox(value, self, None, (), _NO_PARAMETERS, (), ()) for value in values]
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         values, followed, nested = open_boxes(self, args)
@@ -93,15 +96,15 @@ class ReverseTrace(Trace):
                 raise  # unreachable: raise_with_context always raises
         if not prim.differentiable:
             return out
-        parents = tuple([args[argnum].node for argnum in followed])
-        return ReverseBox(out, self, Node(prim, values, kwargs, out, tuple(followed), parents, residuals))
+        parents = tuple([args[argnum] for argnum in followed])
+        return ReverseBox(out, self, prim, values, kwargs, tuple(followed), parents, residuals)
 
 
 Observer = Callable[[Node, int, Any, Any, Any], None]
 
 
-def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = None) -> dict[Node, Any]:
-    """Cotangents of the input nodes, given cotangents of some output nodes.
+def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = None) -> dict[int, Any]:
+    """Cotangents of the input nodes (keyed by their ``order``), given cotangents of some output nodes.
 
     The partials are differentiable ops, so when an outer transform is tracing,
     this backward pass is itself recorded (reverse-over-reverse).
@@ -111,26 +114,27 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
     partial's result, and that result after broadcasting was summed out (this
     is how ``chainrule.explain.backprop`` shows its work).
     """
-    cotangents: dict[Node, Any] = {}
+    cotangents: dict[int, Any] = {}  # by node order: boxes are not hashable
     frontier: list[tuple[int, Node]] = []
+    inputs: dict[int, Any] = {}  # the inputs' cotangents: they need no ordering, so skip the heap
     for node, cotangent in seeds:
-        if node in cotangents:
-            cotangents[node] = add(cotangents[node], cotangent)
+        order = node.order
+        if order in cotangents:
+            cotangents[order] = add(cotangents[order], cotangent)
         else:
-            cotangents[node] = cotangent
-            heapq.heappush(frontier, (-node.order, node))
-    inputs: dict[Node, Any] = {}  # the inputs' cotangents: they need no ordering, so skip the heap
+            cotangents[order] = cotangent
+            heapq.heappush(frontier, (-order, node))
     while frontier:
         node = heapq.heappop(frontier)[1]
-        g = cotangents.pop(node)
+        g = cotangents.pop(node.order)
         prim = node.prim
         if prim is None:  # an input seeded directly (the function returned it)
-            inputs[node] = add(inputs[node], g) if node in inputs else g
+            inputs[node.order] = add(inputs[node.order], g) if node.order in inputs else g
             continue
-        args, kwargs, out, argnums = node.args, node.kwargs, node.out, node.argnums
+        args, kwargs, argnums = node.args, node.kwargs, node.argnums
         shared = None  # all wanted cotangents at once, from the forward pass's residuals
         if node.residuals is not None and not isinstance(g, Box):
-            shared = prim.vjp_from_residuals(g, out, *args, residuals=node.residuals, wanted=argnums, **kwargs)
+            shared = prim.vjp_from_residuals(g, node.value, *args, residuals=node.residuals, wanted=argnums, **kwargs)
         vjps = prim.vjps
         for position, parent in enumerate(node.parents):
             argnum = argnums[position]
@@ -143,7 +147,7 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                         f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
                         f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
                     )
-                raw = partial(g, out, *args, **kwargs)
+                raw = partial(g, node.value, *args, **kwargs)
             like = args[argnum]  # fit_to's tests, inline: most contributions fit already
             contribution = raw
             if type(like) is not tuple and (
@@ -152,13 +156,14 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                 contribution = fit_to(raw, like)
             if observer is not None:
                 observer(node, argnum, g, raw, contribution)
+            order = parent.order
             if parent.prim is None:
-                inputs[parent] = add(inputs[parent], contribution) if parent in inputs else contribution
-            elif parent in cotangents:
-                cotangents[parent] = add(cotangents[parent], contribution)
+                inputs[order] = add(inputs[order], contribution) if order in inputs else contribution
+            elif order in cotangents:
+                cotangents[order] = add(cotangents[order], contribution)
             else:
-                cotangents[parent] = contribution
-                heapq.heappush(frontier, (-parent.order, parent))
+                cotangents[order] = contribution
+                heapq.heappush(frontier, (-order, parent))
     return inputs
 
 

@@ -144,7 +144,7 @@ def _unbox(x: Any, trace: ReverseTrace) -> Any:
 
 
 def _gradients(boxes: list, leaves: list, treedef: Any, grads: dict) -> Any:
-    result = [grads.get(box.node) for box in boxes]
+    result = [grads.get(box.order) for box in boxes]
     for index, g in enumerate(result):
         if g is None:  # the output does not depend on this input
             result[index] = _zeros_like(leaves[index])
@@ -175,7 +175,7 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
                         f"vjp: cotangent of shape {np.shape(concrete(ct))} for an output of shape "
                         f"{out_box.shape}; they must match"
                     )
-                seeds.append((out_box.node, ct))
+                seeds.append((out_box, ct))
         return _gradients(boxes, leaves, treedef, backpropagate(seeds))
 
     return tree_unflatten(out_def, outputs), vjp_fun, aux
@@ -241,7 +241,7 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
             and value.shape in ((), (1,))
         ):
             _check_scalar_output(out, value)
-        grads = backpropagate([(result.node, _ones_like(out))]) if traced else {}
+        grads = backpropagate([(result, _ones_like(out))]) if traced else {}
         gradients = _gradients(boxes, leaves, treedef, grads)
         gradient = gradients[0] if isinstance(argnums, int) else gradients
         value = (out, aux) if has_aux else out

@@ -347,29 +347,28 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
         if seed.shape != np.shape(out_value):
             raise ValueError(f"backprop: seed of shape {seed.shape} for an output of shape {np.shape(out_value)}")
 
-    node_names: dict[Node, str] = {box.node: name for box, name in zip(boxes, leaf_names)}
-    forward = _forward_entries(out.node, node_names)
+    node_names: dict[int, str] = {box.order: name for box, name in zip(boxes, leaf_names)}  # by node order
+    forward = _forward_entries(out, node_names)
     backward: list[BackwardEntry] = []
-    sources: dict[Node, list[str]] = {}
+    sources: dict[int, list[str]] = {}
 
     def observe(node: Node, argnum: int, upstream: Any, raw: Any, sent: Any) -> None:
-        if not backward or backward[-1].name != node_names[node]:
-            backward.append(BackwardEntry(node_names[node], node.prim.name, node.prim.latex, _shape(node.out),
-                                          np.asarray(concrete(upstream)), sources.get(node, [])))  # fmt: skip
+        name = node_names[node.order]
+        if not backward or backward[-1].name != name:
+            backward.append(BackwardEntry(name, node.prim.name, node.prim.latex, _shape(node.out),
+                                          np.asarray(concrete(upstream)), sources.get(node.order, [])))  # fmt: skip
         parent = node.traced_inputs()[argnum]
-        local, description, elementwise = _local_derivative(
-            node.prim, node, argnum, (node_names[node], node_names[parent])
-        )
-        sources.setdefault(parent, []).append(node_names[node])
+        local, description, elementwise = _local_derivative(node.prim, node, argnum, (name, node_names[parent.order]))
+        sources.setdefault(parent.order, []).append(name)
         backward[-1].contributions.append(Contribution(
-            node_names[parent], argnum, _shape(node.args[argnum]), local, description, elementwise,
-            np.asarray(concrete(raw)), np.asarray(concrete(sent)), _reduction(raw, sent, node_names[parent]),
+            node_names[parent.order], argnum, _shape(node.args[argnum]), local, description, elementwise,
+            np.asarray(concrete(raw)), np.asarray(concrete(sent)), _reduction(raw, sent, node_names[parent.order]),
         ))  # fmt: skip
 
-    gradients_by_node = backpropagate([(out.node, seed)], observer=observe)
+    gradients_by_node = backpropagate([(out, seed)], observer=observe)
     gradients = {}
     for box, name, value in zip(boxes, leaf_names, values):
-        g = gradients_by_node.get(box.node)
+        g = gradients_by_node.get(box.order)
         gradients[name] = np.zeros_like(value) if g is None else np.asarray(concrete(g))
     gradient_tree = tree_unflatten(treedef, list(gradients.values()))
     if len(args) == 1:  # like grad(f): the gradient has the structure of the one argument
@@ -377,28 +376,28 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
     return BackpropTrace(out_value, leaf_names, forward, backward, gradients, gradient_tree)
 
 
-def _forward_entries(output: Node, node_names: dict[Node, str]) -> list[ForwardEntry]:
+def _forward_entries(output: Node, node_names: dict[int, str]) -> list[ForwardEntry]:
     """Every node the output depends on, in the order they were computed, named v1, v2, ..."""
-    seen: set[Node] = set()
+    seen: dict[int, Node] = {}  # by order: nodes (boxes) are not hashable
     stack = [output]
     while stack:
         node = stack.pop()
-        if node in seen:
+        if node.order in seen:
             continue
-        seen.add(node)
+        seen[node.order] = node
         stack.extend(node.parents)
-    ordered = sorted(seen, key=lambda n: n.order)
+    ordered = [seen[order] for order in sorted(seen)]
     entries = []
     counter = 0
     for node in ordered:
         if node.prim is None:
-            name = node_names.setdefault(node, f"input{len(entries)}")
+            name = node_names.setdefault(node.order, f"input{len(entries)}")
             entries.append(ForwardEntry(name, "input", [], {}, np.asarray(node.out)))
             continue
         counter += 1
-        node_names[node] = f"v{counter}"
-        traced = node.traced_inputs()
+        node_names[node.order] = f"v{counter}"
+        traced = {argnum: parent.order for argnum, parent in node.traced_inputs().items()}
         inputs = [node_names[traced[i]] if i in traced else _describe_constant(a) for i, a in enumerate(node.args)]
-        entries.append(ForwardEntry(node_names[node], node.prim.name, inputs, dict(node.kwargs), node.out,
+        entries.append(ForwardEntry(node_names[node.order], node.prim.name, inputs, dict(node.kwargs), node.out,
                                     node.prim.latex))  # fmt: skip
     return entries
