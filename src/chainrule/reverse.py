@@ -81,7 +81,7 @@ class ReverseTrace(Trace):
         return [ReverseBox(value, self, None, (), _NO_PARAMETERS, (), ()) for value in values]
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
-        values, followed, nested = open_boxes(self, args)
+        values, followed, parents, nested = open_boxes(self, args)
         residuals = None
         if nested:  # outer traces must see the call too: dispatch it again
             out = prim(*values, **kwargs)
@@ -96,8 +96,7 @@ class ReverseTrace(Trace):
                 raise  # unreachable: raise_with_context always raises
         if not prim.differentiable:
             return out
-        parents = tuple([args[argnum] for argnum in followed])
-        return ReverseBox(out, self, prim, values, kwargs, tuple(followed), parents, residuals)
+        return ReverseBox(out, self, prim, values, kwargs, tuple(followed), tuple(parents), residuals)
 
 
 Observer = Callable[[Node, int, Any, Any, Any], None]

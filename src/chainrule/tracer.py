@@ -45,16 +45,17 @@ def run_impl(prim: Primitive, impl: Any, values: list, kwargs: dict, args: tuple
         raise  # unreachable: raise_with_context always raises
 
 
-def open_boxes(trace: Trace, args: tuple) -> tuple[list, list, bool]:
+def open_boxes(trace: Trace, args: tuple) -> tuple[list, list, list, bool]:
     """``trace``'s boxes among ``args`` replaced by their values.
 
-    Returns ``(values, followed, nested)``: the arguments as passed on, the
-    positions of this trace's boxes, and whether boxes of other (outer) traces
-    remain among the values (then the call must be dispatched again, so that
-    those traces record it too).
+    Returns ``(values, followed, boxes, nested)``: the arguments as passed on, the
+    positions of this trace's boxes and those boxes, and whether boxes of other
+    (outer) traces remain among the values (then the call must be dispatched
+    again, so that those traces record it too).
     """
     values = list(args)
     followed = []
+    boxes = []
     nested = False
     argnum = 0
     for arg in args:
@@ -62,11 +63,12 @@ def open_boxes(trace: Trace, args: tuple) -> tuple[list, list, bool]:
             if arg.trace is trace:
                 values[argnum] = value = arg.value
                 followed.append(argnum)
+                boxes.append(arg)
                 nested = nested or isinstance(value, Box)
             else:
                 nested = True
         argnum += 1
-    return values, followed, nested
+    return values, followed, boxes, nested
 
 
 def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[Any, list, list]:
@@ -77,7 +79,7 @@ def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[An
     trace's boxes. Boxes of outer traces still among the values see the call
     through a re-dispatch; without them the implementation runs directly.
     """
-    values, followed, nested = open_boxes(trace, args)
+    values, followed, _, nested = open_boxes(trace, args)
     if nested:
         return prim(*values, **kwargs), values, followed
     return run_impl(prim, prim.impl, values, kwargs, args), values, followed
