@@ -123,30 +123,22 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
         else:
             cotangents[order] = cotangent
             heapq.heappush(frontier, (-order, node))
+    pop, push = heapq.heappop, heapq.heappush
     while frontier:
-        node = heapq.heappop(frontier)[1]
+        node = pop(frontier)[1]
         g = cotangents.pop(node.order)
         prim = node.prim
         if prim is None:  # an input seeded directly (the function returned it)
             inputs[node.order] = add(inputs[node.order], g) if node.order in inputs else g
             continue
-        args, kwargs, argnums = node.args, node.kwargs, node.argnums
-        shared = None  # all wanted cotangents at once, from the forward pass's residuals
-        if node.residuals is not None and not isinstance(g, Box):
-            shared = prim.vjp_from_residuals(g, node.value, *args, residuals=node.residuals, wanted=argnums, **kwargs)
-        vjps = prim.vjps
-        for position, parent in enumerate(node.parents):
-            argnum = argnums[position]
-            if shared is not None:
-                raw = shared[position]
-            else:
-                partial = vjps[argnum] if argnum < len(vjps) else None
-                if partial is None:
-                    raise NotImplementedError(
-                        f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
-                        f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
-                    )
-                raw = partial(g, node.value, *args, **kwargs)
+        args = node.args
+        if node.residuals is not None and not isinstance(g, Box):  # all at once, from the forward's residuals
+            raws = prim.vjp_from_residuals(
+                g, node.value, *args, residuals=node.residuals, wanted=node.argnums, **node.kwargs
+            )
+        else:
+            raws = _partials(node, g)
+        for argnum, parent, raw in zip(node.argnums, node.parents, raws):
             like = args[argnum]  # fit_to's tests, inline: most contributions fit already
             contribution = raw
             if type(like) is not tuple and (
@@ -162,8 +154,24 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                 cotangents[order] = add(cotangents[order], contribution)
             else:
                 cotangents[order] = contribution
-                heapq.heappush(frontier, (-order, parent))
+                push(frontier, (-order, parent))
     return inputs
+
+
+def _partials(node: Node, g: Any) -> list:
+    """Each followed input's VJP partial applied to ``g``: differentiable ops, so higher orders see them."""
+    prim, args, kwargs, out = node.prim, node.args, node.kwargs, node.value
+    vjps = prim.vjps
+    raws = []
+    for argnum in node.argnums:
+        partial = vjps[argnum] if argnum < len(vjps) else None
+        if partial is None:
+            raise NotImplementedError(
+                f"reverse mode: primitive {prim.name!r} has no VJP for input {argnum}; "
+                f"declare one with {prim.name}.defvjp(...) or use forward mode (jvp, jacfwd)"
+            )
+        raws.append(partial(g, out, *args, **kwargs))
+    return raws
 
 
 def fit_to(value: Any, like: Any) -> Any:
