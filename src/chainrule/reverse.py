@@ -15,9 +15,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .registry import Box, Primitive, raise_with_context
+from .registry import Box, Primitive
 from .rules import add, astype, broadcast_to, real, reshape, sum
-from .tracer import ArrayMethods, Trace, open_boxes
+from .tracer import ArrayMethods, Trace, open_boxes, run_impl
 
 _creation_order = itertools.count()
 _NO_PARAMETERS: dict = {}  # an input's (never modified): one dict fewer per input
@@ -85,15 +85,10 @@ class ReverseTrace(Trace):
         residuals = None
         if nested:  # outer traces must see the call too: dispatch it again
             out = prim(*values, **kwargs)
-        else:  # run_impl, inline (this runs once per op)
-            try:
-                if prim.impl_with_residuals is None or not prim.differentiable:
-                    out = prim.impl(*values, **kwargs)
-                else:  # plain arrays: keep the forward pass's intermediates for the VJP
-                    out, residuals = prim.impl_with_residuals(*values, **kwargs)
-            except (ValueError, TypeError) as error:
-                raise_with_context(prim, args, kwargs, error)
-                raise  # unreachable: raise_with_context always raises
+        elif prim.impl_with_residuals is None or not prim.differentiable:
+            out = run_impl(prim, prim.impl, values, kwargs, args)
+        else:  # plain arrays: keep the forward pass's intermediates for the VJP
+            out, residuals = run_impl(prim, prim.impl_with_residuals, values, kwargs, args)
         if not prim.differentiable:
             return out
         return ReverseBox(out, self, prim, values, kwargs, tuple(followed), tuple(parents), residuals)

@@ -66,20 +66,18 @@ class Linear(Module):
         self.bias = np.zeros(self.out_features, dtype=dtype) if bias else None
 
     def forward(self, x: Any) -> Any:
-        shape = x.shape  # the input check, inline (a layer runs every step)
-        if not shape or shape[-1] != self.in_features:
-            self._shape_error(shape)
+        self._check_input(x)
         return R.matmul(x, self.weight) if self.bias is None else affine(x, self.weight, self.bias)
 
     def forward_activated(self, x: Any, activation: str) -> Any:
         """``activation(forward(x))`` as one ``dense`` node (tanh, sigmoid or relu; needs a bias)."""
-        shape = x.shape
-        if not shape or shape[-1] != self.in_features:
-            self._shape_error(shape)
+        self._check_input(x)
         return dense(x, self.weight, self.bias, activation=activation)
 
-    def _shape_error(self, shape: tuple[int, ...]) -> None:
-        raise ShapeError(f"{self.short_repr()}: expected input of shape (..., {self.in_features}), got {shape}")
+    def _check_input(self, x: Any) -> None:
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ShapeError(f"{self.short_repr()}: expected input of shape (..., {self.in_features}), got {shape}")
 
     def short_repr(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"

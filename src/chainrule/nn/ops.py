@@ -151,10 +151,6 @@ def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, resi
         parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
         return [parts[argnum](g, out, x, w, b) for argnum in wanted]
     # (batch, features), the usual case, in three NumPy calls (x is 2-D too: x @ w kept its dimensions)
-    if wanted == (1, 2):  # a first layer: its input x is data
-        return [x.T @ g, _column_sums(g)]
-    if wanted == (0, 1, 2):
-        return [g @ w.T, x.T @ g, _column_sums(g)]
     return [g @ w.T if argnum == 0 else x.T @ g if argnum == 1 else _column_sums(g) for argnum in wanted]
 
 
@@ -410,22 +406,17 @@ def _label_ce_with_residuals(
     # With targets q = (1 - s) onehot(y) + s / K: loss = lse(z) - (1 - s) z_y - s mean_k z_k.
     num_classes = logits.shape[-1]
     _check_label_range(labels, num_classes)
-    shifted = logits - logits.max(axis=-1, keepdims=True)  # _shifted_exponentials, inline: the hot path
-    exp = np.exp(shifted)
-    total = exp.sum(axis=-1, keepdims=True)
-    if logits.ndim == 2 and type(logits) is np.ndarray:  # the usual batch (_as_label_rows, inline)
-        picked = shifted[_row_numbers(labels.size), labels]  # z_y - max z
-    else:
-        flat_shifted, flat_labels, rows = _as_label_rows(shifted, labels)
-        picked = flat_shifted[rows, flat_labels].reshape(labels.shape)
+    shifted, exp, total = _shifted_exponentials(logits)
+    flat_shifted, flat_labels, rows = _as_label_rows(shifted, labels)
+    picked = flat_shifted[rows, flat_labels]  # z_y - max z
     loss_rows = np.log(total[..., 0])
+    if picked.shape != loss_rows.shape:
+        picked = picked.reshape(loss_rows.shape)
     if smoothing:
         loss_rows -= (1.0 - smoothing) * picked
         loss_rows -= shifted.sum(axis=-1) * (smoothing / num_classes)
     else:
         loss_rows -= picked
-    if reduction == "mean":  # _reduce_loss, inline: the usual reduction
-        return loss_rows.sum() / loss_rows.dtype.type(max(loss_rows.size, 1)), (exp, total)
     return _reduce_loss(loss_rows, reduction), (exp, total)
 
 
@@ -458,14 +449,11 @@ def _label_ce_vjp_from_residuals(
     """softmax(z) - (1 - s) onehot(y) - s / K in plain NumPy, from the forward pass's exponentials."""
     exp, total = residuals
     dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
-    if dlogits.ndim == 2 and type(dlogits) is np.ndarray:  # the usual batch (_as_label_rows, inline)
-        dlogits[_row_numbers(labels.size), labels] -= 1.0 - smoothing
-    else:
-        flat, flat_labels, rows = _as_label_rows(dlogits, labels)
-        flat[rows, flat_labels] -= 1.0 - smoothing
+    flat, flat_labels, rows = _as_label_rows(dlogits, labels)
+    flat[rows, flat_labels] -= 1.0 - smoothing
     if smoothing:
         dlogits -= smoothing / z.shape[-1]
-    dlogits *= g[..., None] if reduction == "none" else g if reduction == "sum" else g / labels.size  # _plain_weights
+    dlogits *= _plain_weights(g, z, reduction)
     return [dlogits]
 
 
