@@ -244,6 +244,28 @@ def test_overflowing_parameters_stop_with_the_step():
         opt.update(np.array([1.0]), np.array([-1e300]), opt.init(np.array([1.0])))
 
 
+@pytest.mark.parametrize(
+    "leaf, bad",
+    [
+        (np.array([1.0, 2.0], np.float32), False),
+        (np.array([1.0, np.inf], np.float32), True),
+        (np.array([1 + 2j, complex(0, np.nan)]), True),  # complex parameters: NaN in the imaginary part
+        (np.array([1 + 2j, 3 - 1j]), False),
+        (np.full(4, 6e4, np.float16), False),  # the float16 sum overflows, but every element is finite
+        (np.float64(np.nan), True),  # NumPy scalars and Python numbers take np.sum's path
+        (2.0, False),
+        ([1.0, float("inf")], True),
+        (np.zeros((0, 3)), False),
+    ],
+)
+def test_find_nonfinite_flags_exactly_the_leaves_with_nan_or_inf(leaf, bad):
+    from chainrule.optim.base import find_nonfinite
+
+    oracle = not np.isfinite(np.asarray(leaf)).all()  # the elementwise definition
+    assert oracle == bad
+    assert find_nonfinite([np.ones(2), leaf]) == (1 if bad else None)
+
+
 def test_integer_parameters_are_refused():
     with pytest.raises(TypeError, match="dtype int64.*astype\\(float\\)"):
         cr.optim.adam().init({"w": np.arange(3)})

@@ -19,9 +19,11 @@ learning-rate schedule and takes the step ``params - lr * direction``.
 
 from __future__ import annotations
 
+import cmath
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -116,7 +118,12 @@ def find_nonfinite(leaves: Sequence[Any]) -> int | None:
     """The index of the first leaf holding NaN or inf, else None (one sum per leaf)."""
     for i, leaf in enumerate(leaves):
         # The sum is the cheap test; a finite array can still overflow it, so confirm elementwise.
-        if not np.isfinite(np.sum(leaf)) and not np.isfinite(leaf).all():
+        # (On a NumPy array, one C reduction: np.sum's Python wrapper costs more than it on small arrays.)
+        if type(leaf) is np.ndarray:
+            finite = cmath.isfinite(np.add.reduce(leaf, axis=None))
+        else:
+            finite = np.isfinite(np.sum(leaf))
+        if not finite and not np.isfinite(leaf).all():
             return i
     return None
 
@@ -144,7 +151,8 @@ def check_same_structure(params_def: TreeDef, grads_def: TreeDef, who: str) -> N
 
 def check_same_shapes(params: Sequence[Any], grads: Sequence[Any], treedef: TreeDef, who: str) -> None:
     for i, (p, g) in enumerate(zip(params, grads)):
-        if np.shape(p) != np.shape(g):
+        # .shape first: np.shape is a Python wrapper; it decides only for what has no shape (numbers, lists)
+        if getattr(p, "shape", None) != getattr(g, "shape", None) and np.shape(p) != np.shape(g):
             raise ValueError(
                 f"{who}: the gradient for {leaf_paths(treedef)[i]} has shape {np.shape(g)} but the "
                 f"parameter has shape {np.shape(p)}; they must match"
@@ -257,9 +265,8 @@ class Rule:
         self, grad_leaves: list, slot_leaves: list[list], step: int, param_leaves: list, treedef: TreeDef
     ) -> tuple:
         """Directions for all leaves and the new slots (lists per slot name)."""
-        results = [
-            self.leaf_direction(g, tuple(slot[i] for slot in slot_leaves), step) for i, g in enumerate(grad_leaves)
-        ]
+        slot_rows = zip(*slot_leaves) if slot_leaves else repeat((), len(grad_leaves))  # (m_i, v_i, ...) per leaf
+        results = [self.leaf_direction(g, slots, step) for g, slots in zip(grad_leaves, slot_rows)]
         directions = [d for d, _ in results]
         new_slots = [[values[k] for _, values in results] for k in range(len(self.slots))]
         return directions, new_slots
@@ -269,6 +276,8 @@ class Rule:
 
 
 def _as_param_leaf(x: Any) -> Any:
+    if type(x) is np.ndarray:  # the usual leaf
+        return x
     value = concrete(x)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return np.asarray(value, dtype=float)
@@ -357,7 +366,7 @@ class Optimizer:
         grad_leaves, grads_def = tree_flatten(grads)
         check_same_structure(treedef, grads_def, who)
         param_leaves = [_as_param_leaf(x) for x in param_leaves]
-        grad_leaves = [concrete(g) for g in grad_leaves]
+        grad_leaves = [g if type(g) is np.ndarray else concrete(g) for g in grad_leaves]
         check_same_shapes(param_leaves, grad_leaves, treedef, who)
         slot_leaves = [state.slots[name] for name in self.rule.slots]
         if any(len(leaves) != len(param_leaves) for leaves in slot_leaves):
