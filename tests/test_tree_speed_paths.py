@@ -285,6 +285,19 @@ def test_a_child_named_like_the_bookkeeping_keys_takes_the_plain_path():
     check_rounds(layer)
 
 
+def test_compiled_walks_take_attribute_names_as_values_never_as_source():
+    # The Matchers and Builders are generated code; a child's name, whatever its text, is a
+    # value they look up, so names that are not identifiers (or look like code) work as any other.
+    layer = nn.Linear(2, 2, rng=0)
+    odd_names = ["a b", "x']; raise SystemExit('", "\\n", "1"]
+    for index, name in enumerate(odd_names):
+        setattr(layer, name, np.full(2, float(index)))
+    model = nn.Sequential([layer, nn.Tanh()])
+    check_rounds(model)
+    leaves = cr.tree_leaves(cr.tree_map(lambda x: x + 1, model))
+    assert [float(leaf[0]) for leaf in leaves[-len(odd_names) :]] == [1.0, 2.0, 3.0, 4.0]
+
+
 Point = collections.namedtuple("Point", "x y")
 
 

@@ -190,29 +190,16 @@ def _flatten_module_into(module: Module, leaves: list) -> TreeDef:
 
 
 def _compile_module_matcher(treedef: TreeDef) -> Callable[[Any, list], bool]:
-    """A Matcher for a module's treedef (see ``tree._compile_matcher``).
+    """A Matcher for a module's treedef (see ``tree._compile_matcher``), as one compiled function.
 
     A submodule matches only with the very meta of the treedef (so the same mode
     and configuration objects), which is what ``_same_structure`` demands too.
     """
-    kind, meta, child_defs = treedef
-    parts = tuple([(name, _compile_matcher(child)) for name, child in zip(meta.names, child_defs)])
-
-    def match(module: Any, leaves: list) -> bool:
-        if type(module) is not kind:
-            return False
-        state = module.__dict__
-        if state.get(_META) is not meta:
-            return False
-        for name, part in parts:
-            value = state[name]
-            if part is _match_leaf and type(value) is ndarray:  # the usual child: no call
-                leaves.append(value)
-            elif not part(value, leaves):
-                return False
-        return True
-
-    return match
+    walk = _Walk()
+    walk.emit("append = leaves.append")
+    walk.match(treedef, "node")
+    walk.emit("return True")
+    return walk.compile("match", "node, leaves")
 
 
 def _build_module(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
@@ -248,23 +235,105 @@ def _build_module_directly(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
 
 
 def _compile_module_builder(treedef: TreeDef) -> Callable[[Iterator[Any]], Module]:
-    """A Builder for a module's treedef: ``_build_module_directly`` with the child Builders fixed."""
-    kind, meta, child_defs = treedef
-    template = meta.template
-    if template is None:
-        return partial(_build_module_directly, treedef)
-    parts = tuple([(name, _compile_builder(child)) for name, child in zip(meta.names, child_defs)])
-    new = object.__new__
+    """A Builder for a module's treedef: what ``_build_module_directly`` does, as one compiled function."""
+    walk = _Walk()
+    walk.emit(f"return {walk.build(treedef)}")
+    return walk.compile("build", "leaves")
 
-    def build(leaves: Iterator[Any]) -> Module:
-        module = new(kind)
-        state = module.__dict__
-        state.update(template)
-        for name, part in parts:
-            state[name] = part(leaves)
-        return module
 
-    return build
+class _Walk:
+    """Writes a compiled Matcher or Builder: the walk of one known structure as straight-line code.
+
+    A model's structure is walked several times per training step (flatten the
+    model, rebuild it with boxes, rebuild the gradients, flatten them). For a
+    structure seen twice, the walk becomes one function, as ``dataclasses`` and
+    ``namedtuple`` write theirs: no call per submodule, no loop per child. The
+    source holds only names made here and positions; the attribute names,
+    kinds, metas and templates it uses are passed in as values, never as text.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.values: dict[str, Any] = {"ndarray": ndarray, "match_leaf": _match_leaf, "META": _META}
+        self.count = 0
+
+    def emit(self, line: str) -> None:
+        self.lines.append(f"    {line}")
+
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def value(self, obj: Any) -> str:
+        """A name under which the compiled code sees ``obj``."""
+        name = self.name("c")
+        self.values[name] = obj
+        return name
+
+    def match(self, td: TreeDef, source: str) -> None:
+        """Lines checking that ``source`` has the structure ``td``, appending its leaves (else return False)."""
+        kind, meta, children = td
+        if kind is None:
+            leaf = self.name("v")
+            self.emit(f"{leaf} = {source}")
+            self.emit(f"if type({leaf}) is ndarray: append({leaf})")
+            self.emit(f"elif not match_leaf({leaf}, leaves): return False")
+        elif kind is list or kind is tuple:
+            sequence = self.name("s")
+            self.emit(f"{sequence} = {source}")
+            self.emit(
+                f"if type({sequence}) is not {self.value(kind)} or len({sequence}) != {len(children)}: return False"
+            )
+            for index, child in enumerate(children):
+                self.match(child, f"{sequence}[{index}]")
+        elif _is_module_kind(kind):
+            module, state = self.name("m"), self.name("d")
+            self.emit(f"{module} = {source}")
+            self.emit(f"if type({module}) is not {self.value(kind)}: return False")
+            self.emit(f"{state} = {module}.__dict__")
+            self.emit(f"if {state}.get(META) is not {self.value(meta)}: return False")
+            for name, child in zip(meta.names, children):
+                self.match(child, f"{state}[{self.value(name)}]")
+        else:  # another registered kind: its own Matcher
+            self.emit(f"if not {self.value(_compile_matcher(td))}({source}, leaves): return False")
+
+    def build(self, td: TreeDef) -> str:
+        """Lines building a value of structure ``td`` from ``leaves``; returns the name holding it."""
+        kind, meta, children = td
+        if kind is None:
+            leaf = self.name("v")
+            self.emit(f"{leaf} = next(leaves)")
+            return leaf
+        if kind is list or kind is tuple:
+            parts = [self.build(child) for child in children]
+            sequence = self.name("s")
+            items = "".join(f"{part}, " for part in parts)
+            self.emit(f"{sequence} = [{items}]" if kind is list else f"{sequence} = ({items})")
+            return sequence
+        if _is_module_kind(kind) and meta.template is not None:
+            module, state = self.name("m"), self.name("d")
+            self.emit(f"{module} = new({self.value(kind)})")
+            self.emit(f"{state} = {module}.__dict__")
+            self.emit(f"{state}.update({self.value(meta.template)})")  # children replace their None below
+            for name, child in zip(meta.names, children):
+                part = "next(leaves)" if child is LEAF else self.build(child)
+                self.emit(f"{state}[{self.value(name)}] = {part}")
+            return module
+        built = self.name("b")  # another registered kind, or a module without a template: the direct path
+        direct = partial(_build_module_directly, td) if _is_module_kind(kind) else _compile_builder(td)
+        self.emit(f"{built} = {self.value(direct)}(leaves)")
+        return built
+
+    def compile(self, name: str, parameters: str) -> Callable[..., Any]:
+        source = "\n".join([f"def {name}({parameters}):", *self.lines])
+        namespace = dict(self.values, new=object.__new__)
+        exec(compile(source, f"<chainrule.nn compiled {name}>", "exec"), namespace)  # our own source: see above
+        return namespace[name]
+
+
+def _is_module_kind(kind: Any) -> bool:
+    custom = _tree._custom.get(kind)
+    return custom is not None and custom[2] is _SHORTCUTS
 
 
 _SHORTCUTS = Shortcuts(_flatten_module_into, _build_module, _compile_module_builder, _compile_module_matcher)
