@@ -14,6 +14,7 @@ from chainrule import nn
 from chainrule.nn.ops import (
     affine,
     dense,
+    dense_chain,
     label_table,
     softmax_cross_entropy,
     softmax_cross_entropy_labels,
@@ -167,6 +168,111 @@ def test_sequential_fuses_linear_and_activation_without_changing_values_or_gradi
     np.testing.assert_allclose(value, unfused_value, rtol=1e-6)
     for mine, reference in zip(cr.tree_leaves(gradient), cr.tree_leaves(unfused_gradient)):
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-7)
+
+
+# ---------------------------------------------------------------- dense_chain (a run of layers)
+CHAINS = [("tanh", None), ("relu", "sigmoid", None), (None, "tanh"), ("sigmoid", "tanh", "relu", None)]
+
+
+def chain_params(rng, sizes):
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params += [rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in), rng.standard_normal(fan_out) * 0.1]
+    return params
+
+
+def chain_case(rng, activations, batch):
+    """An input of batch shape ``batch`` (3 features), parameters for len(activations) layers, the output."""
+    x, params = rng.standard_normal(batch + (3,)), chain_params(rng, [3, 4, 2, 3, 2][: len(activations) + 1])
+    return x, params, dense_chain(x, *params, activations=activations)
+
+
+def chain_by_layers(x, params, activations):
+    """The definition: each layer's activation of x W + b, in turn (NumPy only)."""
+    functions = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0)}
+    for w, b, activation in zip(params[::2], params[1::2], activations):
+        x = x @ w + b
+        x = x if activation is None else functions[activation](x)
+    return x
+
+
+@pytest.mark.parametrize("activations", CHAINS)
+@pytest.mark.parametrize("batch", [(5,), (), (2, 3)])
+def test_dense_chain_is_its_layers_in_turn_with_derivatives_to_second_order(rng, activations, batch):
+    x, params, out = chain_case(rng, activations, batch)
+    np.testing.assert_allclose(out, chain_by_layers(x, params, activations), rtol=1e-12)
+    assert out.shape == batch + (params[-1].shape[0],)
+    if "relu" not in activations:  # (relu's kink: the next test picks points away from it)
+        check_grads(lambda x, *params: dense_chain(x, *params, activations=activations), (x, *params), order=2)
+
+
+def test_dense_chain_with_relu_derivatives_to_second_order(rng):
+    activations = ("relu", "tanh", "relu")
+    x, params = rng.standard_normal((4, 3)), chain_params(rng, [3, 4, 3, 2])
+    h, closest = x, np.inf
+    for w, b, activation in zip(params[::2], params[1::2], activations):
+        pre = h @ w + b
+        closest = min(closest, np.abs(pre).min()) if activation == "relu" else closest
+        h = chain_by_layers(h, [w, b], (activation,))
+    assert closest > 1e-3  # this seed keeps every relu input away from the kink at 0
+    check_grads(lambda x, *params: dense_chain(x, *params, activations=activations), (x, *params), order=2)
+
+
+@pytest.mark.parametrize("activations", CHAINS)
+@pytest.mark.parametrize("batch", [(6,), (), (2, 3)])
+def test_dense_chain_first_order_backward_matches_the_differentiable_partials(rng, activations, batch):
+    """The backprop loop over kept inputs and slopes against the table's partials, input by input."""
+    x, params, out = chain_case(rng, activations, batch)
+    g = rng.standard_normal(out.shape)
+    fast = cr.vjp(lambda *args: dense_chain(*args, activations=activations), x, *params)[1](g)
+    parameters_only = cr.vjp(lambda *ps: dense_chain(x, *ps, activations=activations), *params)[1](g)
+    for argnum in range(len(params) + 1):
+        partial = dense_chain.vjps[argnum](g, out, x, *params, activations=activations)
+        np.testing.assert_allclose(fast[argnum], partial, rtol=1e-10, atol=1e-12)
+        if argnum:
+            np.testing.assert_allclose(parameters_only[argnum - 1], partial, rtol=1e-10, atol=1e-12)
+    last_layer = cr.vjp(lambda w, b: dense_chain(x, *params[:-2], w, b, activations=activations), *params[-2:])[1](g)
+    np.testing.assert_allclose(last_layer[0], fast[-2], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        lambda: [nn.Linear(4, 5, rng=0), nn.Tanh(), nn.Linear(5, 3, rng=1), nn.ReLU(), nn.Linear(3, 2, rng=2)],
+        lambda: [nn.Linear(4, 5, rng=0), nn.Linear(5, 2, rng=1), nn.Sigmoid()],  # no activation in between
+        lambda: [nn.Linear(4, 5, rng=0), nn.GELU(), nn.Linear(5, 2, rng=1)],  # GELU ends the run
+        lambda: [nn.Linear(4, 5, rng=0), nn.Tanh(), nn.Linear(5, 2, rng=1, bias=False)],  # no bias: its own op
+        lambda: [nn.Tanh(), nn.Linear(4, 5, rng=0), nn.Sigmoid(), nn.Linear(5, 2, rng=1), nn.Tanh()],
+    ],
+)
+def test_sequential_runs_of_linear_layers_are_one_node_with_the_values_and_gradients_of_the_layers(rng, layers):
+    model = nn.Sequential(layers())
+    x, labels = rng.standard_normal((7, 4)).astype(np.float32), rng.integers(0, 2, 7)
+
+    def one_by_one(model, x):  # each layer called on its own: no fusion
+        for layer in model.layers:
+            x = layer(x)
+        return x
+
+    value, gradient = cr.value_and_grad(lambda m: nn.cross_entropy(m(x), labels))(model)
+    reference, reference_gradient = cr.value_and_grad(lambda m: nn.cross_entropy(one_by_one(m, x), labels))(model)
+    np.testing.assert_allclose(value, reference, rtol=1e-6)
+    for mine, expected in zip(cr.tree_leaves(gradient), cr.tree_leaves(reference_gradient)):
+        assert mine.dtype == expected.dtype == np.float32
+        np.testing.assert_allclose(mine, expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model(x[0]), one_by_one(model, x[0]), rtol=1e-6)  # a single example, too
+
+
+def test_a_chain_reports_a_wrong_input_width_at_its_first_layer():
+    model = nn.Sequential([nn.Tanh(), nn.Linear(4, 5, rng=0), nn.Tanh(), nn.Linear(5, 2, rng=1)])
+    with pytest.raises(nn.ShapeError, match=r"layer 1 of Sequential, Linear\(in_features=4, out_features=5\)"):
+        model(np.ones((3, 6)))
+
+
+def test_linear_layers_that_do_not_fit_each_other_are_not_chained_and_fail_at_the_second():
+    model = nn.Sequential([nn.Linear(4, 5, rng=0), nn.Tanh(), nn.Linear(6, 2, rng=1)])
+    with pytest.raises(nn.ShapeError, match=r"layer 2 of Sequential, Linear\(in_features=6, out_features=2\)"):
+        model(np.ones((3, 4)))
 
 
 # ---------------------------------------------------------------- fused cross-entropy

@@ -24,7 +24,7 @@ from ..backend import namespace
 from ..tracer import concrete
 from . import init as initializers
 from .module import Module, ShapeError
-from .ops import affine, dense, output_size, windows2d
+from .ops import affine, dense, dense_chain, output_size, windows2d
 
 
 def _pair(value: int | Iterable[int], name: str) -> tuple[int, int]:
@@ -69,11 +69,6 @@ class Linear(Module):
         self._check_input(x)
         return R.matmul(x, self.weight) if self.bias is None else affine(x, self.weight, self.bias)
 
-    def forward_activated(self, x: Any, activation: str) -> Any:
-        """``activation(forward(x))`` as one ``dense`` node (tanh, sigmoid or relu; needs a bias)."""
-        self._check_input(x)
-        return dense(x, self.weight, self.bias, activation=activation)
-
     def _check_input(self, x: Any) -> None:
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
@@ -109,17 +104,13 @@ class Sequential(Module):
 
     def forward(self, x: Any) -> Any:
         layers, index = self.layers, 0
-        last = len(layers) - 1
+        count = len(layers)
         try:
-            while index <= last:
+            while index < count:
                 layer = layers[index]
-                # A Linear layer and the activation after it run as one fused node (same values)
-                if type(layer) is Linear and index < last and layer.bias is not None:
-                    fused = _FUSED_ACTIVATIONS.get(type(layers[index + 1]))
-                    if fused is not None:
-                        x = layer.forward_activated(x, fused)
-                        index += 2
-                        continue
+                if type(layer) is Linear and layer.bias is not None:
+                    x, index = _linear_run(layers, index, x)
+                    continue
                 x = layer(x)
                 index += 1
         except ShapeError as error:
@@ -177,6 +168,39 @@ class Sigmoid(_Activation):
 
 
 _FUSED_ACTIVATIONS = {Tanh: "tanh", Sigmoid: "sigmoid", ReLU: "relu"}  # activations nn.ops.dense has
+
+
+def _linear_run(layers: list, index: int, x: Any) -> tuple[Any, int]:
+    """Apply the run of Linear layers (each with its activation, if nn.ops.dense has it) from ``index`` on.
+
+    Fused, same values: one Linear and its activation is one ``dense`` node; two
+    or more in a row (each feeding the next) are one ``dense_chain`` node. Each
+    recorded node costs Python time in both passes, so a small MLP's body as one
+    node makes its training step quicker. Returns the output and the index after the run.
+    """
+    first = layer = layers[index]
+    count = len(layers)
+    params = [layer.weight, layer.bias]
+    activations = []
+    while True:
+        index += 1
+        activation = _FUSED_ACTIVATIONS.get(type(layers[index])) if index < count else None
+        if activation is not None:
+            index += 1
+        activations.append(activation)
+        if index == count:
+            break
+        following = layers[index]
+        if type(following) is not Linear or following.bias is None or following.in_features != layer.out_features:
+            break
+        layer = following
+        params += (layer.weight, layer.bias)
+    first._check_input(x)
+    if len(activations) > 1:
+        return dense_chain(x, *params, activations=tuple(activations)), index
+    if activation is None:
+        return affine(x, *params), index
+    return dense(x, *params, activation=activation), index
 
 
 class Softplus(_Activation):

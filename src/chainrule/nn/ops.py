@@ -9,6 +9,10 @@
 * ``dense``: ``f(x @ W + b)`` for f = tanh, sigmoid or relu, one node for a
   hidden layer (``Sequential`` and ``MLP`` use it for a Linear followed by
   one of these activations).
+* ``dense_chain``: several such layers in turn (each activation optional), one
+  node for a network's whole body (``Sequential`` and ``MLP`` use it for two or
+  more Linear layers in a row); its first-order backward pass is the textbook
+  backprop loop.
 * ``softmax_cross_entropy``: cross-entropy from logits, fused with its
   reduction over the batch (``reduction="none" | "sum" | "mean"``), in one
   stable pass (the shifted log-sum-exp).
@@ -33,7 +37,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..backend import namespace, to_numpy
-from ..registry import defrule
+from ..registry import PerArgument, defrule
 from ..rules import (
     divide,
     expand_dims,
@@ -240,6 +244,123 @@ dense = defrule(
     latex=r"y = f(xW + b):\ \frac{\partial L}{\partial x} = (G \odot f')\,W^\top,\quad "
     r"\frac{\partial L}{\partial W} = x^\top (G \odot f'),\quad "
     r"\frac{\partial L}{\partial b} = \textstyle\sum_{\text{rows}} G \odot f'",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- dense_chain (a run of layers)
+# Consecutive Linear(+activation) layers as one node: a small network records one operation for
+# its whole body instead of one per layer. Every recorded node costs Python time on both passes
+# (dispatch, the node, its place in the backward walk); on a 64-32-10 MLP, one node instead of two
+# takes about 9 us off a 155 us training step. Its first-order backward pass is the textbook
+# backprop loop over the layer inputs and activation slopes kept by the forward pass. Its
+# differentiable partials recompute the layers with `dense` and `affine`, so higher orders and
+# forward mode see exactly what the unfused layers give.
+def _dense_chain_impl(x: Any, *params: Any, activations: tuple = ()) -> Any:
+    return _chain_forward(x, params, activations, None)
+
+
+def _dense_chain_with_residuals(x: Any, *params: Any, activations: tuple = ()) -> tuple[Any, Any]:
+    inputs: list = []
+    slopes: list = []
+    return _chain_forward(x, params, activations, (inputs, slopes)), (inputs, slopes)
+
+
+def _chain_forward(x: Any, params: tuple, activations: tuple, keep: tuple | None) -> Any:
+    """The layers in turn on a batch of rows; ``keep = (inputs, slopes)`` collects what backprop needs.
+
+    (Extra batch dimensions are flattened into rows and restored at the end.)
+    """
+    h = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    weights, biases = params[::2], params[1::2]
+    for w, b, activation in zip(weights, biases, activations):
+        if keep is not None:
+            keep[0].append(h)  # the layer's input
+        h = _affine_impl(h, w, b)
+        if activation is not None:
+            function, slope = DENSE_ACTIVATIONS[activation]
+            h = function.impl(h)
+        if keep is not None:
+            keep[1].append(None if activation is None else slope(h))  # f'(xW + b), from the output
+    return h if x.ndim == 2 else h.reshape(x.shape[:-1] + h.shape[-1:])
+
+
+def _dense_chain_vjp_from_residuals(
+    g: Any, out: Any, x: Any, *params: Any, activations: tuple = (), residuals: Any, wanted: tuple
+) -> list:
+    inputs, slopes = residuals  # on rows, as the forward pass ran
+    if g.ndim != 2:
+        g = g.reshape(-1, g.shape[-1])
+    weights = params[::2]
+    gradients = []  # (bias, weight) of the last layer first
+    for k in range(len(slopes) - 1, -1, -1):  # backprop: from the last layer to the first
+        slope = slopes[k]
+        if slope is not None:
+            g = g * slope  # the cotangent of layer k's pre-activation
+        gradients += (_column_sums(g), inputs[k].T @ g)
+        if k:
+            g = g @ weights[k].T  # the cotangent of layer k's input, flowing on into layer k - 1
+    gradients.reverse()  # W_0, b_0, W_1, b_1, ...
+    if wanted[0] == 1 and len(wanted) == len(params):  # the parameters, as a training step asks
+        return gradients
+    x_cotangent = g @ weights[0].T if 0 in wanted else None
+    if x_cotangent is not None and x.ndim != 2:
+        x_cotangent = x_cotangent.reshape(x.shape)
+    every = [x_cotangent, *gradients]
+    return [every[argnum] for argnum in wanted]
+
+
+def _chain_layers(x: Any, params: tuple, activations: tuple) -> tuple[list, list]:
+    """Each layer's input and output, computed with the differentiable ``affine`` and ``dense``."""
+    inputs, outputs = [], []
+    h = x
+    for k, activation in enumerate(activations):
+        inputs.append(h)
+        w, b = params[2 * k], params[2 * k + 1]
+        h = affine(h, w, b) if activation is None else dense(h, w, b, activation=activation)
+        outputs.append(h)
+    return inputs, outputs
+
+
+def _chain_position(argnum: int) -> tuple[int, int]:
+    """(layer, part): x is part 0 of layer 0; layer k's weight and bias are parts 1 and 2."""
+    return (0, 0) if argnum == 0 else ((argnum - 1) // 2, 1 + (argnum - 1) % 2)
+
+
+def _dense_chain_vjp(argnum: int, g: Any, out: Any, x: Any, *params: Any, activations: tuple = ()) -> Any:
+    inputs, outputs = _chain_layers(x, params, activations)
+    layer, part = _chain_position(argnum)
+    partials = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
+    for k in range(len(activations) - 1, layer - 1, -1):
+        if activations[k] is not None:
+            g = _dense_pre(g, outputs[k], activations[k])
+        w, b = params[2 * k], params[2 * k + 1]
+        if k == layer:
+            return partials[part](g, None, inputs[k], w, b)
+        g = _affine_vjp_x(g, None, inputs[k], w, b)
+    raise AssertionError("unreachable: the loop reaches every layer")
+
+
+def _dense_chain_jvp(argnum: int, t: Any, out: Any, x: Any, *params: Any, activations: tuple = ()) -> Any:
+    inputs, outputs = _chain_layers(x, params, activations)
+    layer, part = _chain_position(argnum)
+    w = params[2 * layer]
+    tangent = matmul(t, w) if part == 0 else matmul(inputs[layer], t) if part == 1 else t  # of layer's xW + b
+    for k in range(layer, len(activations)):
+        if k > layer:
+            tangent = matmul(tangent, params[2 * k])
+        if activations[k] is not None:
+            tangent = multiply(tangent, DENSE_ACTIVATIONS[activations[k]][1](outputs[k]))
+    return tangent
+
+
+dense_chain = defrule(
+    "dense_chain", _dense_chain_impl,
+    vjp=PerArgument(_dense_chain_vjp), jvp=PerArgument(_dense_chain_jvp),
+    impl_with_residuals=_dense_chain_with_residuals, vjp_from_residuals=_dense_chain_vjp_from_residuals,
+    latex=r"h_k = f_k(h_{k-1} W_k + b_k):\ G_k^{\mathrm{pre}} = G_k \odot f_k',\quad "
+    r"\frac{\partial L}{\partial W_k} = h_{k-1}^\top G_k^{\mathrm{pre}},\quad "
+    r"\frac{\partial L}{\partial b_k} = \textstyle\sum_{\text{rows}} G_k^{\mathrm{pre}},\quad "
+    r"G_{k-1} = G_k^{\mathrm{pre}} W_k^\top",
 )  # fmt: skip
 
 
