@@ -118,10 +118,10 @@ def _ones_like(x: Any) -> Any:
 def _record(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
     """Run ``fun`` with the chosen arguments boxed in a fresh reverse trace."""
     trace = ReverseTrace(new_level())
-    new_args = list(args)
     if len(argnums) == 1 and type(args[argnums[0]]) is np.ndarray:  # one array: no pytree work
         leaves, treedef = [_as_differentiable(args[argnums[0]], f"{name}: argument {argnums[0]}")], None
         boxes = [trace.new_input(leaves[0])]
+        new_args = list(args)
         new_args[argnums[0]] = boxes[0]
     else:
         leaves, treedef = _flat_inputs(args, argnums, name)
@@ -144,10 +144,10 @@ def _unbox(x: Any, trace: ReverseTrace) -> Any:
 
 
 def _gradients(boxes: list, leaves: list, treedef: Any, grads: dict) -> Any:
-    result = [grads.get(box.order) for box in boxes]
-    for index, g in enumerate(result):
-        if g is None:  # the output does not depend on this input
-            result[index] = _zeros_like(leaves[index])
+    try:
+        result = [grads[box.order] for box in boxes]
+    except KeyError:  # the output does not depend on some input: its gradient is zero
+        result = [grads[box.order] if box.order in grads else _zeros_like(leaf) for box, leaf in zip(boxes, leaves)]
     if treedef is None:
         return (result[0],)
     if type(treedef) is _OneArgument:

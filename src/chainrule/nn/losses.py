@@ -112,7 +112,8 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduct
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1), got {label_smoothing}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    logits_value, target_value = concrete(logits), concrete(target)
+    logits_value = concrete(logits)
+    target_value = target if type(target) is np.ndarray else concrete(target)  # labels: usually a plain array
     logits_shape = getattr(logits_value, "shape", None)
     if logits_shape is None:  # a list or a Python number
         logits = logits_value = np.asarray(logits_value, dtype=np.float64)

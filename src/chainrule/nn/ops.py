@@ -270,9 +270,9 @@ def _chain_forward(x: Any, params: tuple, activations: tuple, keep: tuple | None
 
     (Extra batch dimensions are flattened into rows and restored at the end.)
     """
-    h = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-    weights, biases = params[::2], params[1::2]
-    for w, b, activation in zip(weights, biases, activations):
+    rows = x.ndim == 2
+    h = x if rows else x.reshape(-1, x.shape[-1])
+    for w, b, activation in zip(params[::2], params[1::2], activations):
         if keep is not None:
             keep[0].append(h)  # the layer's input
         h = _affine_impl(h, w, b)
@@ -281,7 +281,7 @@ def _chain_forward(x: Any, params: tuple, activations: tuple, keep: tuple | None
             h = function.impl(h)
         if keep is not None:
             keep[1].append(None if activation is None else slope(h))  # f'(xW + b), from the output
-    return h if x.ndim == 2 else h.reshape(x.shape[:-1] + h.shape[-1:])
+    return h if rows else h.reshape(x.shape[:-1] + h.shape[-1:])
 
 
 def _dense_chain_vjp_from_residuals(
