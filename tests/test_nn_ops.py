@@ -269,6 +269,35 @@ def test_a_chain_reports_a_wrong_input_width_at_its_first_layer():
         model(np.ones((3, 6)))
 
 
+def test_a_layer_whose_weights_were_swapped_for_another_width_is_still_reported_by_position():
+    model = nn.Sequential([nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1)])
+    model.layers[0].weight, model.layers[0].bias = np.zeros((3, 5), np.float32), np.zeros(5, np.float32)
+    expected = r"layer 2 of Sequential, .*expected input of shape \(\.\.\., 4\), got \(2, 5\)"
+    with pytest.raises(nn.ShapeError, match=expected):
+        model(np.ones((2, 3), np.float32))
+
+
+@pytest.mark.parametrize(
+    "params, activations, message",
+    [
+        (2, (), "2 parameter arrays for 0 activation"),
+        (4, ("tanh",), "4 parameter arrays for 1 activation"),
+        (3, ("tanh", None), "3 parameter arrays for 2 activation"),
+        (2, ("softmax",), "unknown activation 'softmax'"),
+    ],
+)
+def test_dense_chain_refuses_parameters_that_do_not_match_its_activations(rng, params, activations, message):
+    arrays = chain_params(rng, [3, 3, 3])[:params]
+    with pytest.raises(ValueError, match=message):
+        dense_chain(np.ones((2, 3)), *arrays, activations=activations)
+
+
+def test_dense_chain_takes_a_list_like_its_layers(rng):
+    params = chain_params(rng, [3, 4, 2])
+    expected = chain_by_layers(np.ones((2, 3)), params, ("tanh", None))
+    np.testing.assert_allclose(dense_chain([[1.0] * 3] * 2, *params, activations=("tanh", None)), expected)
+
+
 def test_linear_layers_that_do_not_fit_each_other_are_not_chained_and_fail_at_the_second():
     model = nn.Sequential([nn.Linear(4, 5, rng=0), nn.Tanh(), nn.Linear(6, 2, rng=1)])
     with pytest.raises(nn.ShapeError, match=r"layer 2 of Sequential, Linear\(in_features=6, out_features=2\)"):

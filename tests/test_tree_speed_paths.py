@@ -298,6 +298,18 @@ def test_compiled_walks_take_attribute_names_as_values_never_as_source():
     assert [float(leaf[0]) for leaf in leaves[-len(odd_names) :]] == [1.0, 2.0, 3.0, 4.0]
 
 
+def test_a_structure_too_big_to_write_out_still_flattens_and_rebuilds_exactly():
+    from chainrule.nn.module import _COMPILE_LIMIT, _too_big_to_compile
+
+    class Bag(nn.Module):
+        pass
+
+    bag = Bag()
+    bag.items = [nn.Linear(1, 1, rng=0) for _ in range(_COMPILE_LIMIT + 10)]  # more modules than the limit
+    bag.items[3] = nn.Sequential([nn.Linear(1, 1, rng=0), nn.Tanh()])
+    assert _too_big_to_compile(check_rounds(bag))
+
+
 Point = collections.namedtuple("Point", "x y")
 
 

@@ -12,6 +12,7 @@ too), and boxes the result. Levels keep nested transforms apart, so
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any
 
 from .registry import Box, Primitive, raise_with_context
@@ -114,21 +115,11 @@ class ArrayMethods:
     __array_priority__ = 1000.0  # NumPy defers binary operators to us
     __hash__ = None  # == builds an array, so boxes cannot be dict keys
 
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.value.shape
-
-    @property
-    def dtype(self) -> Any:
-        return self.value.dtype
-
-    @property
-    def ndim(self) -> int:
-        return self.value.ndim
-
-    @property
-    def size(self) -> int:
-        return self.value.size
+    # The value's attributes, read in C (operator.attrgetter): layers test shapes on every call
+    shape = property(operator.attrgetter("value.shape"), doc="The value's shape.")
+    dtype = property(operator.attrgetter("value.dtype"), doc="The value's dtype.")
+    ndim = property(operator.attrgetter("value.ndim"), doc="The value's number of dimensions.")
+    size = property(operator.attrgetter("value.size"), doc="The value's number of elements.")
 
     def __len__(self) -> int:
         return len(self.value)

@@ -191,7 +191,8 @@ def _linear_run(layers: list, index: int, x: Any) -> tuple[Any, int]:
         if index == count:
             break
         following = layers[index]
-        if type(following) is not Linear or following.bias is None or following.in_features != layer.out_features:
+        # It joins the run when it takes what the layer before gives: the width its check would test
+        if type(following) is not Linear or following.bias is None or following.in_features != layer.weight.shape[-1]:
             break
         layer = following
         params += (layer.weight, layer.bias)

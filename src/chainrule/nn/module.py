@@ -27,6 +27,7 @@ leaves happen to hold (a gradient, a tangent, ``None``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -195,11 +196,34 @@ def _compile_module_matcher(treedef: TreeDef) -> Callable[[Any, list], bool]:
     A submodule matches only with the very meta of the treedef (so the same mode
     and configuration objects), which is what ``_same_structure`` demands too.
     """
+    kind, meta, child_defs = treedef
+    if _too_big_to_compile(treedef):  # each child its own way, checked against the known structure
+
+        def match_children(module: Any, leaves: list) -> bool:
+            state = module.__dict__
+            if type(module) is not kind or state.get(_META) is not meta:
+                return False
+            return _same_structure(_flatten_all([state[name] for name in meta.names], leaves), child_defs)
+
+        return match_children
     walk = _Walk()
     walk.emit("append = leaves.append")
     walk.match(treedef, "node")
     walk.emit("return True")
     return walk.compile("match", "node, leaves")
+
+
+_COMPILE_LIMIT = 2000  # nodes: a larger structure's walks are not written out (source and compile time grow with it)
+
+
+def _too_big_to_compile(treedef: TreeDef) -> bool:
+    budget = [_COMPILE_LIMIT]
+
+    def count(td: TreeDef) -> bool:  # False once the budget is spent
+        budget[0] -= 1
+        return budget[0] >= 0 and all(count(child) for child in td[2] if child is not LEAF)
+
+    return not count(treedef)
 
 
 def _build_module(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
@@ -236,6 +260,8 @@ def _build_module_directly(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
 
 def _compile_module_builder(treedef: TreeDef) -> Callable[[Iterator[Any]], Module]:
     """A Builder for a module's treedef: what ``_build_module_directly`` does, as one compiled function."""
+    if _too_big_to_compile(treedef):
+        return partial(_build_module_directly, treedef)
     walk = _Walk()
     walk.emit(f"return {walk.build(treedef)}")
     return walk.compile("build", "leaves")
@@ -325,10 +351,16 @@ class _Walk:
         return built
 
     def compile(self, name: str, parameters: str) -> Callable[..., Any]:
-        source = "\n".join([f"def {name}({parameters}):", *self.lines])
         namespace = dict(self.values, new=object.__new__)
-        exec(compile(source, f"<chainrule.nn compiled {name}>", "exec"), namespace)  # our own source: see above
+        exec(_code("\n".join([f"def {name}({parameters}):", *self.lines])), namespace)  # our own source: see above
         return namespace[name]
+
+
+@functools.lru_cache(maxsize=256)
+def _code(source: str) -> Any:
+    """The compiled code of a walk's source. Structures that differ only in their values (layers of one
+    kind, a model after ``train()``/``eval()``) write the same source, so each is compiled once."""
+    return compile(source, "<chainrule.nn compiled walk>", "exec")
 
 
 def _is_module_kind(kind: Any) -> bool:

@@ -270,14 +270,27 @@ def _chain_forward(x: Any, params: tuple, activations: tuple, keep: tuple | None
 
     (Extra batch dimensions are flattened into rows and restored at the end.)
     """
-    rows = x.ndim == 2
+    if len(params) != 2 * len(activations) or not activations:
+        raise ValueError(
+            f"dense_chain: {len(params)} parameter arrays for {len(activations)} activation(s); pass W_k, b_k "
+            f"for each layer and one activation (or None) per layer, e.g. activations=('tanh', None)"
+        )
+    try:
+        rows = x.ndim == 2
+    except AttributeError:  # a list or a number, as affine and dense accept
+        x = np.asarray(x)
+        rows = x.ndim == 2
     h = x if rows else x.reshape(-1, x.shape[-1])
     for w, b, activation in zip(params[::2], params[1::2], activations):
         if keep is not None:
             keep[0].append(h)  # the layer's input
         h = _affine_impl(h, w, b)
         if activation is not None:
-            function, slope = DENSE_ACTIVATIONS[activation]
+            pair = DENSE_ACTIVATIONS.get(activation)
+            if pair is None:
+                known = sorted(DENSE_ACTIVATIONS)
+                raise ValueError(f"dense_chain: unknown activation {activation!r}; use one of {known} or None")
+            function, slope = pair
             h = function.impl(h)
         if keep is not None:
             keep[1].append(None if activation is None else slope(h))  # f'(xW + b), from the output
@@ -300,7 +313,7 @@ def _dense_chain_vjp_from_residuals(
         if k:
             g = g @ weights[k].T  # the cotangent of layer k's input, flowing on into layer k - 1
     gradients.reverse()  # W_0, b_0, W_1, b_1, ...
-    if wanted[0] == 1 and len(wanted) == len(params):  # the parameters, as a training step asks
+    if wanted[0] == 1 and len(wanted) == len(params):  # all the parameters (wanted ascends), as training asks
         return gradients
     x_cotangent = g @ weights[0].T if 0 in wanted else None
     if x_cotangent is not None and x.ndim != 2:

@@ -119,7 +119,7 @@ def find_nonfinite(leaves: Sequence[Any]) -> int | None:
     for i, leaf in enumerate(leaves):
         # The sum is the cheap test; a finite array can still overflow it, so confirm elementwise.
         # (On a NumPy array, one C reduction: np.sum's Python wrapper costs more than it on small arrays.)
-        if type(leaf) is np.ndarray:
+        if type(leaf) is np.ndarray and leaf.dtype.kind in "fc":
             finite = cmath.isfinite(np.add.reduce(leaf, axis=None))
         else:
             finite = np.isfinite(np.sum(leaf))
