@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -71,21 +71,14 @@ def _check_argnums(argnums: int | Sequence[int], count: int, name: str) -> tuple
     return tuple(int(n) % count for n in numbers)
 
 
-_tuple_new = tuple.__new__
+def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, TreeDef]:
+    """The leaves of the chosen arguments, each a float or complex array, and their structure.
 
-
-class _OneArgument(NamedTuple):
-    """The structure of a single differentiated argument (not of a 1-tuple around it: one level less)."""
-
-    treedef: TreeDef
-
-
-def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list, Any]:
-    if len(argnums) == 1:
-        leaves, structure = tree_flatten(args[argnums[0]])
-        treedef: Any = _tuple_new(_OneArgument, (structure,))  # NamedTuple's own constructor is a Python call
-    else:
-        leaves, treedef = tree_flatten(tuple([args[i] for i in argnums]))
+    One argument's own structure (not a 1-tuple around it: one level less), or
+    the tuple of several; ``len(argnums)`` tells them apart.
+    """
+    chosen = args[argnums[0]] if len(argnums) == 1 else tuple([args[i] for i in argnums])
+    leaves, treedef = tree_flatten(chosen)
     for index, x in enumerate(leaves):
         if not (type(x) is np.ndarray and x.dtype.kind in "fc"):  # the common case needs no check
             named = f"{name}: argument {argnums[0]}" if len(argnums) == 1 else f"{name}: an input"
@@ -93,10 +86,10 @@ def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list
     return leaves, treedef
 
 
-def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: Any, leaves: list) -> list:
+def _replace_args(args: tuple, argnums: tuple[int, ...], treedef: TreeDef, leaves: list) -> list:
     new_args = list(args)
-    if type(treedef) is _OneArgument:
-        new_args[argnums[0]] = tree_unflatten(treedef.treedef, leaves)
+    if len(argnums) == 1:
+        new_args[argnums[0]] = tree_unflatten(treedef, leaves)
         return new_args
     for i, value in zip(argnums, tree_unflatten(treedef, leaves)):
         new_args[i] = value
@@ -143,16 +136,15 @@ def _unbox(x: Any, trace: ReverseTrace) -> Any:
     return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
 
 
-def _gradients(boxes: list, leaves: list, treedef: Any, grads: dict) -> Any:
+def _gradients(boxes: list, leaves: list, treedef: Any, grads: dict, count: int) -> tuple:
+    """The gradient of each of the ``count`` chosen arguments, from the cotangents of the input boxes."""
     try:
         result = [grads[box.order] for box in boxes]
     except KeyError:  # the output does not depend on some input: its gradient is zero
         result = [grads[box.order] if box.order in grads else _zeros_like(leaf) for box, leaf in zip(boxes, leaves)]
     if treedef is None:
         return (result[0],)
-    if type(treedef) is _OneArgument:
-        return (tree_unflatten(treedef.treedef, result),)
-    return tree_unflatten(treedef, result)
+    return (tree_unflatten(treedef, result),) if count == 1 else tree_unflatten(treedef, result)
 
 
 def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, name: str) -> tuple:
@@ -176,7 +168,7 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
                         f"{out_box.shape}; they must match"
                     )
                 seeds.append((out_box, ct))
-        return _gradients(boxes, leaves, treedef, backpropagate(seeds))
+        return _gradients(boxes, leaves, treedef, backpropagate(seeds), len(argnums))
 
     return tree_unflatten(out_def, outputs), vjp_fun, aux
 
@@ -242,7 +234,7 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
         ):
             _check_scalar_output(out, value)
         grads = backpropagate([(result, _ones_like(out))]) if traced else {}
-        gradients = _gradients(boxes, leaves, treedef, grads)
+        gradients = _gradients(boxes, leaves, treedef, grads, len(numbers))
         gradient = gradients[0] if isinstance(argnums, int) else gradients
         value = (out, aux) if has_aux else out
         return value, gradient
