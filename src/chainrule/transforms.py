@@ -101,9 +101,9 @@ def _zeros_like(x: Any) -> Any:
 
 
 def _ones_like(x: Any) -> Any:
+    if isinstance(x, np.generic):  # a NumPy scalar (a loss, usually): the cheapest seed
+        return x.dtype.type(1)
     value = concrete(x)
-    if type(value) is not np.ndarray and isinstance(value, np.generic):
-        return value.dtype.type(1)  # a NumPy scalar: the cheapest seed
     return namespace(value).ones_like(value)
 
 
@@ -226,14 +226,14 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
         trace, leaves, treedef, boxes, result, aux = _record(call, args, numbers, has_aux, "grad")
         traced = isinstance(result, ReverseBox) and result.trace is trace
         out = result.value if traced else result
-        value = concrete(out)
+        value = concrete(out) if isinstance(out, Box) else out
         if not (
             (type(value) is np.ndarray or isinstance(value, np.floating))  # the usual loss: no more tests
             and value.dtype.kind == "f"
             and value.shape in ((), (1,))
         ):
             _check_scalar_output(out, value)
-        grads = backpropagate([(result, _ones_like(out))]) if traced else {}
+        grads = backpropagate([(result, _ones_like(value))]) if traced else {}
         gradients = _gradients(boxes, leaves, treedef, grads, len(numbers))
         gradient = gradients[0] if isinstance(argnums, int) else gradients
         value = (out, aux) if has_aux else out
