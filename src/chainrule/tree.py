@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,9 +36,8 @@ LEAF = TreeDef(None, None, ())
 Flatten = Callable[[Any], tuple[list, Any]]
 Unflatten = Callable[[Any, list], Any]
 FlattenInto = Callable[[Any, list], TreeDef]
-Builder = Callable[[Iterator[Any]], Any]  # rebuilds one subtree, taking its leaves from an iterator
 Build = Callable[[TreeDef, Iterator[Any]], Any]
-Matcher = Callable[[Any, list], bool]  # flattens a subtree of a known structure (see _compile_matcher)
+Matcher = Callable[[Any, list], bool]  # flattens a subtree of a known structure (see _structure_matcher)
 
 
 class Shortcuts(NamedTuple):
@@ -51,8 +49,6 @@ class Shortcuts(NamedTuple):
 
     flatten_into: FlattenInto  # (node, leaves) -> TreeDef: appends the node's leaves
     build: Build  # (treedef, leaves iterator) -> the node and everything below it
-    compile_builder: Callable[[TreeDef], Builder]  # a Builder for this treedef (see _compile_builder)
-    compile_matcher: Callable[[TreeDef], Matcher]  # a Matcher for this treedef (see _compile_matcher)
 
 
 # Registered containers: type -> (flatten, unflatten, shortcuts or None).
@@ -206,58 +202,17 @@ def _build(td: TreeDef, leaves: Any) -> Any:
     return kind(**dict(zip(meta, built)))  # dataclass
 
 
-def _compile_builder(td: TreeDef) -> Builder:
-    """A Builder doing what ``_build(td, leaves)`` does, with the per-node dispatch decided now.
+def _structure_matcher(td: TreeDef) -> Matcher:
+    """A Matcher for ``td`` by the generic path: ``matcher(node, leaves)`` flattens the node, appending its leaves.
 
-    Worth it only for a structure rebuilt many times (a model's, every training
-    step); the caller caches it (nn.Module keeps it on its meta).
+    It says whether the node's structure has the same kinds and metas as ``td``
+    (``_same_structure``); on False the caller drops what was appended and
+    flattens the generic way. (nn.Module writes faster Matchers for its own
+    structures and uses this one for the kinds inside them it does not know.)
     """
-    kind, _, children = td
-    if kind is None:
-        return next
-    if kind is tuple or kind is list:
-        parts = tuple([_compile_builder(child) for child in children])
-
-        def build_sequence(leaves: Iterator[Any]) -> Any:
-            return kind([part(leaves) for part in parts])
-
-        return build_sequence
-    custom = _custom.get(kind)
-    if custom is not None and custom[2] is not None:
-        return custom[2].compile_builder(td)
-    return partial(_build, td)  # other kinds: the generic path, decided per call
-
-
-def _compile_matcher(td: TreeDef) -> Matcher:
-    """A Matcher for ``td``: ``matcher(node, leaves)`` appends the node's leaves and says whether its structure is td.
-
-    True exactly when ``_flatten(node, leaves)`` would give a structure of the
-    same kinds and metas as ``td`` (``_same_structure``), with the same leaves
-    appended. On False the caller drops what was appended and flattens the
-    generic way. Like Builders, worth it for a structure flattened many times.
-    """
-    kind, _, children = td
-    if kind is None:
-        return _match_leaf
-    if kind is tuple or kind is list:
-        parts = tuple([_compile_matcher(child) for child in children])
-        count = len(parts)
-
-        def match_sequence(node: Any, leaves: list) -> bool:
-            if type(node) is not kind or len(node) != count:
-                return False
-            for part, child in zip(parts, node):
-                if not part(child, leaves):
-                    return False
-            return True
-
-        return match_sequence
-    custom = _custom.get(kind)
-    if custom is not None and custom[2] is not None:
-        return custom[2].compile_matcher(td)
     expected = (td,)
 
-    def match_other(node: Any, leaves: list) -> bool:  # the generic path, then a comparison
+    def match_other(node: Any, leaves: list) -> bool:
         return _same_structure((_flatten(node, leaves),), expected)
 
     return match_other

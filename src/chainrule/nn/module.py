@@ -43,12 +43,11 @@ from ..tree import (
     Shortcuts,
     TreeDef,
     _build,
-    _compile_builder,
-    _compile_matcher,
     _flatten_all,
     _match_leaf,
     _register,
     _same_structure,
+    _structure_matcher,
     _treedef,
     tree_flatten,
     tree_unflatten,
@@ -131,8 +130,7 @@ def _module_meta(state: dict[str, Any]) -> ModuleMeta:
     meta = state.get(_META)
     if meta is None:  # computed once, then kept until a static attribute changes (see __setattr__)
         names = state.get(_CHILDREN, ())
-        hidden = (_CHILDREN, _META, "training")
-        static = tuple((key, value) for key, value in state.items() if key not in hidden and key not in names)
+        static = tuple((key, value) for key, value in state.items() if key not in _BOOKKEEPING and key not in names)
         meta = state[_META] = ModuleMeta(names, static, state.get("training", True))
     return meta
 
@@ -191,7 +189,7 @@ def _flatten_module_into(module: Module, leaves: list) -> TreeDef:
 
 
 def _compile_module_matcher(treedef: TreeDef) -> Callable[[Any, list], bool]:
-    """A Matcher for a module's treedef (see ``tree._compile_matcher``), as one compiled function.
+    """A Matcher for a module's treedef (see ``tree.Matcher``), as one compiled function.
 
     A submodule matches only with the very meta of the treedef (so the same mode
     and configuration objects), which is what ``_same_structure`` demands too.
@@ -320,8 +318,8 @@ class _Walk:
             self.emit(f"if {state}.get(META) is not {self.value(meta)}: return False")
             for name, child in zip(meta.names, children):
                 self.match(child, f"{state}[{self.value(name)}]")
-        else:  # another registered kind: its own Matcher
-            self.emit(f"if not {self.value(_compile_matcher(td))}({source}, leaves): return False")
+        else:  # another kind (a dict, a user-registered node): the generic path, then a comparison
+            self.emit(f"if not {self.value(_structure_matcher(td))}({source}, leaves): return False")
 
     def build(self, td: TreeDef) -> str:
         """Lines building a value of structure ``td`` from ``leaves``; returns the name holding it."""
@@ -346,7 +344,7 @@ class _Walk:
                 self.emit(f"{state}[{self.value(name)}] = {part}")
             return module
         built = self.name("b")  # another registered kind, or a module without a template: the direct path
-        direct = partial(_build_module_directly, td) if _is_module_kind(kind) else _compile_builder(td)
+        direct = partial(_build_module_directly if _is_module_kind(kind) else _build, td)
         self.emit(f"{built} = {self.value(direct)}(leaves)")
         return built
 
@@ -368,7 +366,7 @@ def _is_module_kind(kind: Any) -> bool:
     return custom is not None and custom[2] is _SHORTCUTS
 
 
-_SHORTCUTS = Shortcuts(_flatten_module_into, _build_module, _compile_module_builder, _compile_module_matcher)
+_SHORTCUTS = Shortcuts(_flatten_module_into, _build_module)
 
 
 class Module:
