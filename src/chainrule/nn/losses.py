@@ -20,7 +20,7 @@ from .. import rules as R
 from ..backend import namespace
 from ..registry import Box
 from ..tracer import concrete
-from .ops import label_table, softmax_cross_entropy, softmax_cross_entropy_labels
+from .ops import label_targets, softmax_cross_entropy, softmax_cross_entropy_labels
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -92,9 +92,8 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: f
     >>> one_hot(np.array([2, 0]), 3).tolist()
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    table = label_table(int(num_classes), np.dtype(dtype), float(smoothing))
     xp = namespace(labels)
-    return (table if xp is np else xp.asarray(table))[xp.asarray(labels)]
+    return label_targets(xp.asarray(labels), int(num_classes), np.dtype(dtype), float(smoothing), xp)
 
 
 def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:

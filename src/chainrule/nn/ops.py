@@ -409,6 +409,12 @@ def label_table(num_classes: int, dtype: np.dtype, smoothing: float) -> Any:
     return table
 
 
+def label_targets(labels: Any, num_classes: int, dtype: Any, smoothing: float, xp: Any) -> Any:
+    """The (smoothed) target distribution of each label: rows of ``label_table``, as arrays of module ``xp``."""
+    table = label_table(num_classes, dtype, smoothing)
+    return (table if xp is np else xp.asarray(table))[labels]
+
+
 def _ce_with_residuals(logits: Any, targets: Any, reduction: str = "none") -> tuple[Any, Any]:
     # sum_k p_k (log sum_j e^{z_j} - z_k), computed on z - max z so that
     # nothing overflows and nothing large cancels (|z| ~ 1e4 in float32 is fine).
@@ -560,9 +566,7 @@ def _label_ce_impl(logits: Any, labels: Any, reduction: str = "none", smoothing:
 
 def _label_targets(z: Any, labels: Any, smoothing: float) -> Any:
     """The labels' target distributions, a constant: for the differentiable (higher-order) path."""
-    table = label_table(z.shape[-1], concrete(z).dtype, float(smoothing))
-    xp = namespace(z)
-    return (table if xp is np else xp.asarray(table))[labels]
+    return label_targets(labels, z.shape[-1], concrete(z).dtype, float(smoothing), namespace(z))
 
 
 def _label_ce_vjp(g: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
