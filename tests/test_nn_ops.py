@@ -364,6 +364,30 @@ def test_label_cross_entropy_rejects_labels_out_of_range_in_every_mode(dtype):
     np.testing.assert_allclose(softmax_cross_entropy_labels(logits, labels, reduction="mean"), np.log(3.0))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint64, np.int8, np.int64])
+@pytest.mark.parametrize("layout", ["C", "F", "row"])
+def test_label_cross_entropy_picks_and_subtracts_the_right_entries_for_any_labels_and_layout(rng, dtype, layout):
+    """The labels path gathers z[i, y_i] (forward) and scatters -1 into softmax (backward) through one
+    flat index: unsigned labels (uint64 + int64 would be float), Fortran-ordered logits (whose flat
+    view is a copy) and a single row must all hit the same entries as the one-hot definition."""
+    labels = rng.integers(0, 4, size=() if layout == "row" else 6)
+    logits = rng.standard_normal(labels.shape + (4,))
+    if layout == "F":
+        logits = np.asfortranarray(logits)
+    softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    one_hot = np.eye(4)[labels]
+    value, gradient = cr.value_and_grad(lambda z: softmax_cross_entropy_labels(z, labels.astype(dtype), "sum"))(logits)
+    np.testing.assert_allclose(value, -(one_hot * np.log(softmax)).sum(), rtol=1e-12)
+    np.testing.assert_allclose(gradient, softmax - one_hot, rtol=1e-12, atol=1e-15)
+
+
+def test_label_cross_entropy_accepts_boolean_labels_as_classes_0_and_1(rng):
+    logits, labels = rng.standard_normal((5, 2)), np.array([True, False, False, True, True])
+    gradient = cr.grad(lambda z: nn.cross_entropy(z, labels, reduction="sum"))(logits)
+    softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(gradient, softmax - np.eye(2)[labels.astype(int)], rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("form", ["labels", "probabilities"])
 def test_residual_backward_matches_the_recomputing_one_and_survives_reuse(rng, form):
     """First-order reverse mode reuses the forward pass's exponentials; under an outer

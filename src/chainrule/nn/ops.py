@@ -158,16 +158,23 @@ def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, resi
     return [g @ w.T if argnum == 0 else x.T @ g if argnum == 1 else _column_sums(g) for argnum in wanted]
 
 
-@functools.lru_cache(maxsize=32)
-def _ones(count: int, dtype: np.dtype) -> Any:
-    ones = np.ones(count, dtype)
+@functools.lru_cache(maxsize=64)
+def _ones(shape: tuple[int, ...], dtype: np.dtype) -> Any:
+    ones = np.ones(shape, dtype)
     ones.flags.writeable = False  # shared between calls
     return ones
 
 
+# Sums as products with a vector of ones: on small matrices one BLAS matrix-vector product is
+# quicker than NumPy's reduction over an axis (~1 us at 32 x 10, ~6 us at 256 x 512).
 def _column_sums(g: Any) -> Any:
-    """The sum of a matrix's rows, 1^T G: one matrix-vector product is quicker than NumPy's sum over axis 0."""
-    return _ones(g.shape[0], g.dtype) @ g if type(g) is np.ndarray else g.sum(axis=0)
+    """The sum of a matrix's rows, 1^T G."""
+    return _ones((g.shape[0],), g.dtype) @ g if type(g) is np.ndarray else g.sum(axis=0)
+
+
+def _row_sums(a: Any) -> Any:
+    """The sum of each row along the last axis, kept as a column: A 1 (``a.sum(axis=-1, keepdims=True)``)."""
+    return a @ _ones((a.shape[-1], 1), a.dtype) if type(a) is np.ndarray else a.sum(axis=-1, keepdims=True)
 
 
 affine = defrule(
@@ -500,10 +507,10 @@ softmax_cross_entropy = defrule(
 
 
 @functools.lru_cache(maxsize=32)
-def _row_numbers(count: int) -> Any:
-    rows = np.arange(count)
-    rows.flags.writeable = False  # shared between calls
-    return rows
+def _row_starts(count: int, width: int) -> Any:
+    starts = np.arange(0, count * width, width)
+    starts.flags.writeable = False  # shared between calls
+    return starts
 
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -519,13 +526,20 @@ def labels_out_of_range(labels: Any, num_classes: int) -> ValueError:
     )
 
 
-def _as_label_rows(logits: Any, labels: Any) -> tuple[Any, Any, Any]:
-    """Logits as (rows, classes), labels flattened, and the row numbers: for picking z[i, y_i]."""
-    count = labels.size
-    rows = _row_numbers(count) if type(logits) is np.ndarray else namespace(logits).arange(count)
-    if logits.ndim == 2:  # the usual (batch, classes): nothing to flatten
-        return logits, labels, rows
-    return logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), rows
+def _label_positions(logits: Any, labels: Any) -> Any:
+    """Where each z[i, y_i] sits in the flat (C-order) view of a logits-shaped array.
+
+    One 1-D index: NumPy gathers and scatters through it about three times quicker
+    than through the pair (row numbers, labels). The labels must be in range already.
+    """
+    count, width = labels.size, logits.shape[-1]
+    if type(logits) is np.ndarray:
+        starts = _row_starts(count, width)
+    else:
+        starts = namespace(logits).arange(0, count * width, width)
+    if labels.dtype.kind != "i":  # bool, or unsigned (uint64 + int64 would give floats)
+        labels = labels.astype(starts.dtype)
+    return starts + (labels if labels.ndim == 1 else labels.reshape(-1))
 
 
 def _check_label_range(labels: Any, num_classes: int) -> None:
@@ -547,8 +561,8 @@ def _label_ce_with_residuals(
     num_classes = logits.shape[-1]
     _check_label_range(labels, num_classes)
     shifted, exp, total = _shifted_exponentials(logits)
-    flat_shifted, flat_labels, rows = _as_label_rows(shifted, labels)
-    picked = flat_shifted[rows, flat_labels]  # z_y - max z
+    positions = _label_positions(shifted, labels)
+    picked = shifted.reshape(-1)[positions]  # z_y - max z (shifted is a fresh array: reshape is a view)
     loss_rows = np.log(total[..., 0])
     if picked.shape != loss_rows.shape:
         picked = picked.reshape(loss_rows.shape)
@@ -557,7 +571,7 @@ def _label_ce_with_residuals(
         loss_rows -= shifted.sum(axis=-1) * (smoothing / num_classes)
     else:
         loss_rows -= picked
-    return _reduce_loss(loss_rows, reduction), (exp, total)
+    return _reduce_loss(loss_rows, reduction), (exp, total, positions)
 
 
 def _label_ce_impl(logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
@@ -585,10 +599,11 @@ def _label_ce_vjp_from_residuals(
     wanted: tuple,
 ) -> list:
     """softmax(z) - (1 - s) onehot(y) - s / K in plain NumPy, from the forward pass's exponentials."""
-    exp, total = residuals
+    exp, total, positions = residuals
     dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
-    flat, flat_labels, rows = _as_label_rows(dlogits, labels)
-    flat[rows, flat_labels] -= 1.0 - smoothing
+    if not dlogits.flags.c_contiguous:  # (from F-ordered logits): the flat view below must be a view, not a copy
+        dlogits = namespace(dlogits).ascontiguousarray(dlogits)
+    dlogits.reshape(-1)[positions] -= 1.0 - smoothing
     if smoothing:
         dlogits -= smoothing / z.shape[-1]
     dlogits *= _plain_weights(g, z, reduction)
