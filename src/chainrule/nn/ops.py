@@ -506,9 +506,6 @@ def _row_starts(count: int, width: int) -> Any:
     return starts
 
 
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
 def labels_out_of_range(labels: Any, num_classes: int) -> ValueError:
     """The error for labels outside [0, num_classes), listing (up to ten of) the bad ones."""
     labels = to_numpy(labels)
@@ -536,14 +533,18 @@ def _label_positions(logits: Any, labels: Any) -> Any:
 
 
 def _check_label_range(labels: Any, num_classes: int) -> None:
-    """Labels in [0, num_classes), found with one reduction: as unsigned integers, negatives are huge.
+    """Labels in [0, num_classes), checked on the smallest and the largest label.
 
-    (Indexing cannot be the check: NumPy counts negative indices from the end.)
+    (Indexing cannot be the check: NumPy counts negative indices from the end.) They are
+    found with ``argmin``/``argmax``, plain loops: a ufunc reduction (``min``, ``max``) or an
+    unsigned view would set up more, and in a training step that costs several microseconds.
     """
     if labels.size:
-        unsigned = labels.view(_UNSIGNED[labels.dtype.itemsize]) if labels.dtype.kind in "ib" else labels
-        largest = np.maximum.reduce(unsigned, axis=None) if type(unsigned) is np.ndarray else unsigned.max()
-        if largest >= num_classes:
+        if type(labels) is np.ndarray:
+            smallest, largest = labels.item(labels.argmin()), labels.item(labels.argmax())
+        else:
+            smallest, largest = labels.min(), labels.max()
+        if smallest < 0 or largest >= num_classes:
             raise labels_out_of_range(labels, num_classes)
 
 
