@@ -125,6 +125,20 @@ def test_affine_is_x_at_w_plus_b_with_derivatives_second_order_both_modes(rng, b
     check_grads(lambda x, w, b: affine(x, w, b) ** 2, (x, w, b), order=2)
 
 
+def test_affine_keeps_matmul_semantics_where_dot_would_differ(rng):
+    """The impl multiplies plain matrices with ndarray.dot (quicker than @ on small ones): a scalar x,
+    which dot would simply scale, must still be refused as @ refuses it, and a misfit names the fix."""
+    w, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    with pytest.raises(ValueError, match="matmul"):
+        affine(np.array(2.0), w, b)
+    with pytest.raises(ValueError, match=r"affine\(float64\(4, 5\).*check the orientation"):
+        affine(np.ones((4, 5)), w, b)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    mixed = affine(x, w, b)  # float32 rows, float64 weights: promoted like x @ w
+    assert mixed.dtype == np.float64
+    np.testing.assert_allclose(mixed, x @ w + b, rtol=1e-12)
+
+
 def test_affine_promotes_like_numpy():
     x, w = np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)
     assert affine(x, w, np.zeros(2, np.float32)).dtype == np.float32

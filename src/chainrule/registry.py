@@ -142,7 +142,7 @@ def raise_with_context(prim: Primitive, args: tuple, kwargs: dict, error: Except
             " Shapes must be equal or 1 in every trailing dimension (NumPy broadcasting):"
             " reshape or expand_dims one input."
         )
-    elif "matmul" in str(error) or "mismatch in its core dimension" in str(error):
+    elif "matmul" in str(error) or "mismatch in its core dimension" in str(error) or "not aligned" in str(error):
         hint = (
             " For A @ B the last axis of A must equal the second-to-last axis of B: check the orientation (transpose)."
         )

@@ -119,8 +119,14 @@ unwindow2d = defrule(
 
 
 # ---------------------------------------------------------------- affine (Linear)
+# Products of plain matrices here use ndarray.dot rather than @: for 2-D operands it is the same
+# BLAS product, without np.matmul's generalized-ufunc set-up, which costs about a microsecond
+# per call on small matrices (a small MLP's training step makes seven of them).
 def _affine_impl(x: Any, w: Any, b: Any) -> Any:
-    out = x @ w
+    if type(x) is np.ndarray and type(w) is np.ndarray and x.ndim and w.ndim == 2:
+        out = x.dot(w)  # (dot of an N-d x and a matrix is x @ w too)
+    else:
+        out = x @ w
     if b.dtype is not out.dtype and b.dtype != out.dtype and out.dtype != np.result_type(out, b):
         return out + b  # b is wider (float64 bias, float32 weights): promote as NumPy would
     out += b  # in place: x @ w is a fresh array, and b broadcasts over the rows
@@ -155,7 +161,7 @@ def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, resi
         parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
         return [parts[argnum](g, out, x, w, b) for argnum in wanted]
     # (batch, features), the usual case, in three NumPy calls (x is 2-D too: x @ w kept its dimensions)
-    return [g @ w.T if argnum == 0 else x.T @ g if argnum == 1 else _column_sums(g) for argnum in wanted]
+    return [g.dot(w.T) if argnum == 0 else x.T.dot(g) if argnum == 1 else _column_sums(g) for argnum in wanted]
 
 
 @functools.lru_cache(maxsize=32)
@@ -167,7 +173,7 @@ def _ones(count: int, dtype: np.dtype) -> Any:
 
 def _column_sums(g: Any) -> Any:
     """The sum of a matrix's rows, 1^T G: one matrix-vector product is quicker than NumPy's sum over axis 0."""
-    return _ones(g.shape[0], g.dtype) @ g if type(g) is np.ndarray else g.sum(axis=0)
+    return _ones(g.shape[0], g.dtype).dot(g) if type(g) is np.ndarray else g.sum(axis=0)
 
 
 affine = defrule(
@@ -309,13 +315,13 @@ def _dense_chain_vjp_from_residuals(
         slope = slopes[k]
         if slope is not None:
             g = g * slope  # the cotangent of layer k's pre-activation
-        gradients += (_column_sums(g), inputs[k].T @ g)
+        gradients += (_column_sums(g), inputs[k].T.dot(g))
         if k:
-            g = g @ weights[k].T  # the cotangent of layer k's input, flowing on into layer k - 1
+            g = g.dot(weights[k].T)  # the cotangent of layer k's input, flowing on into layer k - 1
     gradients.reverse()  # W_0, b_0, W_1, b_1, ...
     if wanted[0] == 1 and len(wanted) == len(params):  # all the parameters (wanted ascends), as training asks
         return gradients
-    x_cotangent = g @ weights[0].T if 0 in wanted else None
+    x_cotangent = g.dot(weights[0].T) if 0 in wanted else None
     if x_cotangent is not None and x.ndim != 2:
         x_cotangent = x_cotangent.reshape(x.shape)
     every = [x_cotangent, *gradients]
