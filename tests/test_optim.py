@@ -256,6 +256,12 @@ def test_overflowing_parameters_stop_with_the_step():
         (2.0, False),
         ([1.0, float("inf")], True),
         (np.zeros((0, 3)), False),
+        (np.array([[1.0, 2.0], [np.nan, 4.0]], np.float32), True),  # a matrix: x . x over its flat view
+        (np.asfortranarray(np.array([[1.0, 2.0], [3.0, -np.inf]])), True),  # (whose flat view is a copy)
+        (np.arange(12.0).reshape(3, 4)[:, ::2], False),
+        (np.full(3, 1e200), False),  # the squares overflow, but every element is finite
+        (np.array([1e200 + 1e200j, 1.0]), False),  # complex squares: inf - inf, yet finite elements
+        (np.array(np.nan), True),  # a 0-d array
     ],
 )
 def test_find_nonfinite_flags_exactly_the_leaves_with_nan_or_inf(leaf, bad):

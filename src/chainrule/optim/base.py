@@ -115,12 +115,14 @@ def _nonfinite_kind(leaf: Any) -> str:
 
 
 def find_nonfinite(leaves: Sequence[Any]) -> int | None:
-    """The index of the first leaf holding NaN or inf, else None (one sum per leaf)."""
+    """The index of the first leaf holding NaN or inf, else None (one reduction per leaf)."""
     for i, leaf in enumerate(leaves):
-        # The sum is the cheap test; a finite array can still overflow it, so confirm elementwise.
-        # (On a NumPy array, one C reduction: np.sum's Python wrapper costs more than it on small arrays.)
-        if type(leaf) is np.ndarray and leaf.dtype.kind in "fc":
-            finite = cmath.isfinite(np.add.reduce(leaf, axis=None))
+        # A reduction is the cheap test (NaN and inf survive it); a finite array can still overflow
+        # it, so confirm elementwise. For BLAS dtypes the reduction is x . x, one BLAS call: a ufunc
+        # reduction (np.add.reduce) sets up an iterator, and np.sum's Python wrapper costs more still.
+        if type(leaf) is np.ndarray and leaf.dtype.char in "fdFD":
+            flat = leaf if leaf.ndim == 1 else leaf.reshape(-1)
+            finite = cmath.isfinite(flat.dot(flat))
         else:
             finite = np.isfinite(np.sum(leaf))
         if not finite and not np.isfinite(leaf).all():
