@@ -379,14 +379,16 @@ def test_label_cross_entropy_rejects_labels_out_of_range_in_every_mode(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint64, np.int8, np.int64])
-@pytest.mark.parametrize("layout", ["C", "F", "row"])
+@pytest.mark.parametrize("layout", ["C", "F", "F 3-d", "row", "5000 rows"])
 def test_label_cross_entropy_picks_and_subtracts_the_right_entries_for_any_labels_and_layout(rng, dtype, layout):
     """The labels path gathers z[i, y_i] (forward) and scatters -1 into softmax (backward) through one
     flat index: unsigned labels (uint64 + int64 would be float), Fortran-ordered logits (whose flat
-    view is a copy) and a single row must all hit the same entries as the one-hot definition."""
-    labels = rng.integers(0, 4, size=() if layout == "row" else 6)
+    view is a copy), a single row and a batch past the small-sum products must all hit the same
+    entries as the one-hot definition."""
+    shape = {"row": (), "F 3-d": (2, 3), "5000 rows": (5000,)}.get(layout, (6,))
+    labels = rng.integers(0, 4, size=shape)
     logits = rng.standard_normal(labels.shape + (4,))
-    if layout == "F":
+    if layout.startswith("F"):
         logits = np.asfortranarray(logits)
     softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     one_hot = np.eye(4)[labels]
@@ -395,11 +397,21 @@ def test_label_cross_entropy_picks_and_subtracts_the_right_entries_for_any_label
     np.testing.assert_allclose(gradient, softmax - one_hot, rtol=1e-12, atol=1e-15)
 
 
-def test_label_cross_entropy_accepts_boolean_labels_as_classes_0_and_1(rng):
-    logits, labels = rng.standard_normal((5, 2)), np.array([True, False, False, True, True])
-    gradient = cr.grad(lambda z: nn.cross_entropy(z, labels, reduction="sum"))(logits)
+def test_label_cross_entropy_takes_boolean_labels_as_classes_0_and_1_in_every_mode(rng):
+    """Two labels for two classes: boolean indexing of the label table would select rows instead."""
+    logits, labels = rng.standard_normal((2, 2)), np.array([True, False])
     softmax = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-    np.testing.assert_allclose(gradient, softmax - np.eye(2)[labels.astype(int)], rtol=1e-12, atol=1e-15)
+    gradient = cr.grad(lambda z: nn.cross_entropy(z, labels, reduction="sum"))(logits)
+    np.testing.assert_allclose(gradient, softmax - np.eye(2)[[1, 0]], rtol=1e-12, atol=1e-15)
+    by_integers = cr.jvp(lambda z: nn.cross_entropy(z, np.array([1, 0])), (logits,), (np.eye(2),))
+    np.testing.assert_allclose(cr.jvp(lambda z: nn.cross_entropy(z, labels), (logits,), (np.eye(2),)), by_integers)
+    check_grads(lambda z: softmax_cross_entropy_labels(z, labels, reduction="sum"), (logits,), order=2)
+    np.testing.assert_array_equal(nn.one_hot(labels, 2), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_label_cross_entropy_refuses_fractional_labels_instead_of_truncating_them():
+    with pytest.raises(IndexError):
+        softmax_cross_entropy_labels(np.zeros((3, 4)), np.array([0.0, 1.9, 3.0]))
 
 
 @pytest.mark.parametrize("form", ["labels", "probabilities"])

@@ -259,8 +259,8 @@ def test_overflowing_parameters_stop_with_the_step():
         (np.array([[1.0, 2.0], [np.nan, 4.0]], np.float32), True),  # a matrix: x . x over its flat view
         (np.asfortranarray(np.array([[1.0, 2.0], [3.0, -np.inf]])), True),  # (whose flat view is a copy)
         (np.arange(12.0).reshape(3, 4)[:, ::2], False),
-        (np.full(3, 1e200), False),  # the squares overflow, but every element is finite
-        (np.array([1e200 + 1e200j, 1.0]), False),  # complex squares: inf - inf, yet finite elements
+        (np.full(3, 1e308), False),  # the sum overflows, but every element is finite
+        (np.array([1e308 + 1e308j, 1e308 - 1e308j]), False),  # (complex too)
         (np.array(np.nan), True),  # a 0-d array
     ],
 )
@@ -270,6 +270,15 @@ def test_find_nonfinite_flags_exactly_the_leaves_with_nan_or_inf(leaf, bad):
     oracle = not np.isfinite(np.asarray(leaf)).all()  # the elementwise definition
     assert oracle == bad
     assert find_nonfinite([np.ones(2), leaf]) == (1 if bad else None)
+
+
+def test_the_finiteness_test_does_not_overflow_where_the_values_do_not():
+    """Large finite parameters (squares would overflow float32 at ~1.8e19) pass silently, even when
+    NumPy is told to raise on overflow."""
+    from chainrule.optim.base import find_nonfinite
+
+    with np.errstate(over="raise"):
+        assert find_nonfinite([np.array([3e19, 1.0], np.float32), np.full((3, 3), 1e170)]) is None
 
 
 def test_integer_parameters_are_refused():

@@ -7,6 +7,7 @@ only array *creation* needs the namespace spelled out, and goes through here.
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 from typing import Any
 
@@ -37,3 +38,18 @@ def namespace(x: Any) -> ModuleType:
 
         return cupy
     return np
+
+
+# Sums written as products with ones (1^T G, E 1, x . 1) are one BLAS call: on small NumPy arrays
+# quicker than a reduction, which sets up an iterator (a microsecond or more inside a training step).
+# Only for sums of up to SMALL_SUM terms: there the set-up is what counts, BLAS's float32
+# accumulation is as accurate as NumPy's pairwise sum, and the cached ones stay small.
+SMALL_SUM = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def shared_ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Read-only NumPy ones of ``shape``, made once per shape and dtype (see SMALL_SUM)."""
+    ones = np.ones(shape, dtype)
+    ones.flags.writeable = False
+    return ones

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..backend import namespace, to_numpy
+from ..backend import SMALL_SUM, namespace, shared_ones, to_numpy
 from ..registry import PerArgument, defrule
 from ..rules import (
     divide,
@@ -54,6 +54,7 @@ from ..rules import (
     tanh,
 )
 from ..rules.elementwise import _step as relu_step
+from ..rules.linalg import array_matmul
 from ..tracer import concrete
 
 Pair = tuple[int, int]
@@ -119,14 +120,10 @@ unwindow2d = defrule(
 
 
 # ---------------------------------------------------------------- affine (Linear)
-# Products of plain matrices here use ndarray.dot rather than @: for 2-D operands it is the same
-# BLAS product, without np.matmul's generalized-ufunc set-up, which costs about a microsecond
-# per call on small matrices (a small MLP's training step makes seven of them).
+# Products of concrete arrays here go through array_matmul (ndarray.dot for NumPy matrices, without
+# np.matmul's set-up: a small MLP's training step makes seven of them).
 def _affine_impl(x: Any, w: Any, b: Any) -> Any:
-    if type(x) is np.ndarray and type(w) is np.ndarray and x.ndim and w.ndim == 2:
-        out = x.dot(w)  # (dot of an N-d x and a matrix is x @ w too)
-    else:
-        out = x @ w
+    out = array_matmul(x, w)
     if b.dtype is not out.dtype and b.dtype != out.dtype and out.dtype != np.result_type(out, b):
         return out + b  # b is wider (float64 bias, float32 weights): promote as NumPy would
     out += b  # in place: x @ w is a fresh array, and b broadcasts over the rows
@@ -161,21 +158,17 @@ def _affine_vjp_from_residuals(g: Any, out: Any, x: Any, w: Any, b: Any, *, resi
         parts = (_affine_vjp_x, _affine_vjp_w, _affine_vjp_b)
         return [parts[argnum](g, out, x, w, b) for argnum in wanted]
     # (batch, features), the usual case, in three NumPy calls (x is 2-D too: x @ w kept its dimensions)
-    return [g.dot(w.T) if argnum == 0 else x.T.dot(g) if argnum == 1 else _column_sums(g) for argnum in wanted]
-
-
-@functools.lru_cache(maxsize=64)
-def _ones(shape: tuple[int, ...], dtype: np.dtype) -> Any:
-    """Read-only ones, shared between calls. Sums written as products with them (1^T G, E 1) are one
-    BLAS call, quicker on small arrays than NumPy's reductions, which set up an iterator."""
-    ones = np.ones(shape, dtype)
-    ones.flags.writeable = False
-    return ones
+    return [
+        array_matmul(g, w.T) if argnum == 0 else array_matmul(x.T, g) if argnum == 1 else _column_sums(g)
+        for argnum in wanted
+    ]
 
 
 def _column_sums(g: Any) -> Any:
     """The sum of a matrix's rows, 1^T G."""
-    return _ones(g.shape[:1], g.dtype).dot(g) if type(g) is np.ndarray else g.sum(axis=0)
+    if type(g) is np.ndarray and g.shape[0] <= SMALL_SUM:  # (see backend.SMALL_SUM)
+        return shared_ones(g.shape[:1], g.dtype).dot(g)
+    return g.sum(axis=0)
 
 
 affine = defrule(
@@ -317,13 +310,13 @@ def _dense_chain_vjp_from_residuals(
         slope = slopes[k]
         if slope is not None:
             g = g * slope  # the cotangent of layer k's pre-activation
-        gradients += (_column_sums(g), inputs[k].T.dot(g))
+        gradients += (_column_sums(g), array_matmul(inputs[k].T, g))
         if k:
-            g = g.dot(weights[k].T)  # the cotangent of layer k's input, flowing on into layer k - 1
+            g = array_matmul(g, weights[k].T)  # the cotangent of layer k's input, flowing on into layer k - 1
     gradients.reverse()  # W_0, b_0, W_1, b_1, ...
     if wanted[0] == 1 and len(wanted) == len(params):  # all the parameters (wanted ascends), as training asks
         return gradients
-    x_cotangent = g.dot(weights[0].T) if 0 in wanted else None
+    x_cotangent = array_matmul(g, weights[0].T) if 0 in wanted else None
     if x_cotangent is not None and x.ndim != 2:
         x_cotangent = x_cotangent.reshape(x.shape)
     every = [x_cotangent, *gradients]
@@ -397,8 +390,8 @@ def _row_count(logits: Any) -> int:
 def _reduce_loss(rows: Any, reduction: str) -> Any:
     if reduction == "none":
         return rows
-    if type(rows) is np.ndarray and rows.ndim == 1:  # a batch's losses: r . 1 (see _ones)
-        total = rows.dot(_ones(rows.shape, rows.dtype))
+    if type(rows) is np.ndarray and rows.ndim == 1 and rows.shape[0] <= SMALL_SUM:  # r . 1
+        total = rows.dot(shared_ones(rows.shape, rows.dtype))
     else:
         total = rows.sum()
     return total if reduction == "sum" else total / _count_scalar(max(rows.size, 1), rows.dtype)  # not .mean()
@@ -414,8 +407,8 @@ def _shifted_exponentials(logits: Any) -> tuple[Any, Any, Any]:
     """``z - max z``, its exponentials and their row sums (kept dims): nothing overflows."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    if type(exp) is np.ndarray:  # E 1 (see _ones)
-        return shifted, exp, exp.dot(_ones((exp.shape[-1], 1), exp.dtype))
+    if type(exp) is np.ndarray and exp.shape[-1] <= SMALL_SUM:  # E 1
+        return shifted, exp, exp.dot(shared_ones((exp.shape[-1], 1), exp.dtype))
     return shifted, exp, exp.sum(axis=-1, keepdims=True)
 
 
@@ -431,6 +424,8 @@ def label_table(num_classes: int, dtype: np.dtype, smoothing: float) -> Any:
 def label_targets(labels: Any, num_classes: int, dtype: Any, smoothing: float, xp: Any) -> Any:
     """The (smoothed) target distribution of each label: rows of ``label_table``, as arrays of module ``xp``."""
     table = label_table(num_classes, dtype, smoothing)
+    if labels.dtype.kind == "b":  # classes 0 and 1 (indexing with booleans would select rows instead)
+        labels = labels.astype(np.intp)
     return (table if xp is np else xp.asarray(table))[labels]
 
 
@@ -542,11 +537,11 @@ def _label_positions(logits: Any, labels: Any) -> Any:
     than through the pair (row numbers, labels). The labels must be in range already.
     """
     count, width = labels.size, logits.shape[-1]
-    if type(logits) is np.ndarray:
+    if type(logits) is np.ndarray and count <= SMALL_SUM:  # (batches; a huge one's starts are not kept)
         starts = _row_starts(count, width)
     else:
         starts = namespace(logits).arange(0, count * width, width)
-    if labels.dtype.kind != "i":  # bool, or unsigned (uint64 + int64 would give floats)
+    if labels.dtype.kind in "ub":  # classes 0 and 1, or unsigned (uint64 + int64 would give floats)
         labels = labels.astype(starts.dtype)
     return starts + (labels if labels.ndim == 1 else labels.reshape(-1))
 
@@ -560,10 +555,10 @@ def _check_label_range(labels: Any, num_classes: int) -> None:
     """
     if labels.size:
         if type(labels) is np.ndarray:
-            smallest, largest = labels.item(labels.argmin()), labels.item(labels.argmax())
-        else:
-            smallest, largest = labels.min(), labels.max()
-        if smallest < 0 or largest >= num_classes:
+            outside = labels.item(labels.argmin()) < 0 or labels.item(labels.argmax()) >= num_classes
+        else:  # another array library (CuPy): one reduction, one transfer to the host
+            outside = bool(((labels < 0) | (labels >= num_classes)).any())
+        if outside:
             raise labels_out_of_range(labels, num_classes)
 
 
@@ -575,7 +570,7 @@ def _label_ce_with_residuals(
     _check_label_range(labels, num_classes)
     shifted, exp, total = _shifted_exponentials(logits)
     positions = _label_positions(shifted, labels)
-    picked = shifted.reshape(-1)[positions]  # z_y - max z (shifted is a fresh array: reshape is a view)
+    picked = shifted.reshape(-1)[positions]  # z_y - max z (positions count in C order, as reshape does)
     loss_rows = np.log(total[..., 0])
     if picked.shape != loss_rows.shape:
         picked = picked.reshape(loss_rows.shape)
@@ -614,7 +609,7 @@ def _label_ce_vjp_from_residuals(
     """softmax(z) - (1 - s) onehot(y) - s / K in plain NumPy, from the forward pass's exponentials."""
     exp, total, positions = residuals
     dlogits = exp / total  # softmax, a fresh array: the in-place steps below are safe
-    if not dlogits.flags.c_contiguous:  # (from F-ordered logits): the flat view below must be a view, not a copy
+    if not dlogits.flags.c_contiguous:  # (e.g. from F-ordered logits): the flat view below must not be a copy
         dlogits = namespace(dlogits).ascontiguousarray(dlogits)
     dlogits.reshape(-1)[positions] -= 1.0 - smoothing
     if smoothing:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import SMALL_SUM, shared_ones, to_numpy
 from ..tracer import concrete
 from ..tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
 
@@ -115,14 +115,18 @@ def _nonfinite_kind(leaf: Any) -> str:
 
 
 def find_nonfinite(leaves: Sequence[Any]) -> int | None:
-    """The index of the first leaf holding NaN or inf, else None (one reduction per leaf)."""
+    """The index of the first leaf holding NaN or inf, else None (one sum per leaf)."""
     for i, leaf in enumerate(leaves):
-        # A reduction is the cheap test (NaN and inf survive it); a finite array can still overflow
-        # it, so confirm elementwise. For BLAS dtypes the reduction is x . x, one BLAS call: a ufunc
-        # reduction (np.add.reduce) sets up an iterator, and np.sum's Python wrapper costs more still.
-        if type(leaf) is np.ndarray and leaf.dtype.char in "fdFD":
-            flat = leaf if leaf.ndim == 1 else leaf.reshape(-1)
-            finite = cmath.isfinite(flat.dot(flat))
+        # The sum is the cheap test; a finite array can still overflow it, so confirm elementwise.
+        # On a NumPy array, one C call: x . 1 for small ones (see backend.SMALL_SUM), else one
+        # reduction (np.sum's Python wrapper costs more than either on small arrays).
+        if type(leaf) is np.ndarray and leaf.dtype.kind in "fc":
+            if leaf.size <= SMALL_SUM and leaf.dtype.char in "fdFD":  # BLAS dtypes
+                flat = leaf if leaf.ndim == 1 else leaf.reshape(-1)
+                total = flat.dot(shared_ones(flat.shape, flat.dtype))
+            else:
+                total = np.add.reduce(leaf, axis=None)
+            finite = cmath.isfinite(total)
         else:
             finite = np.isfinite(np.sum(leaf))
         if not finite and not np.isfinite(leaf).all():

@@ -36,16 +36,18 @@ def _matmul_vjp_b(g: Any, out: Any, a: Any, b: Any) -> Any:
     return matmul(_swap_last(a), g)
 
 
-def _matmul_impl(a: Any, b: Any) -> Any:
-    """``a @ b``; vectors and matrices through ndarray.dot, the same BLAS product without np.matmul's
-    generalized-ufunc set-up (about a microsecond per call on small matrices)."""
+def array_matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` of concrete arrays. NumPy vectors and matrices go through ndarray.dot: for them the same
+    BLAS product, without np.matmul's generalized-ufunc set-up (about a microsecond per call on small
+    matrices, more inside a training step). Anything else (batches, where dot would loop element by
+    element; subclasses such as masked arrays; other array libraries) keeps np.matmul."""
     if type(a) is np.ndarray and type(b) is np.ndarray and 0 < a.ndim < 3 and 0 < b.ndim < 3:
         return a.dot(b)
     return np.matmul(a, b)
 
 
 matmul = defrule(
-    "matmul", _matmul_impl,
+    "matmul", array_matmul,
     vjp=(_matmul_vjp_a, _matmul_vjp_b),
     jvp=(lambda t, out, a, b: matmul(t, b), lambda t, out, a, b: matmul(a, t)),
     latex=r"\frac{\partial L}{\partial A} = G B^\top,\quad \frac{\partial L}{\partial B} = A^\top G",
