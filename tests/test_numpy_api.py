@@ -177,6 +177,21 @@ def test_methods_match_functions() -> None:
     check_grads(with_methods, (x,), order=2)
 
 
+def test_trace_is_the_matrix_trace_on_traced_arrays_and_tensors_as_on_ndarrays() -> None:
+    """x.trace() is ndarray's method (boxes keep their own trace object elsewhere, in ``_trace``)."""
+    x = numpy.random.default_rng(2).standard_normal((3, 4, 4))
+    numpy.testing.assert_allclose(
+        cr.grad(lambda a: a.trace(offset=1, axis1=1, axis2=2).sum())(x), numpy.broadcast_to(numpy.eye(4, 4, 1), x.shape)
+    )
+    value, tangent = cr.jvp(lambda a: a.trace(axis1=1, axis2=2), (x,), (x,))
+    numpy.testing.assert_allclose(value, x.trace(axis1=1, axis2=2))
+    numpy.testing.assert_allclose(tangent, x.trace(axis1=1, axis2=2))
+    check_grads(lambda a: (a[0] @ a[1]).trace(), (x,), order=2)
+    matrix = cr.tensor(x[0], requires_grad=True)
+    (matrix * matrix).trace().backward()
+    numpy.testing.assert_allclose(matrix.grad, 2 * numpy.diag(numpy.diag(x[0])))
+
+
 def test_attributes_len_iteration_and_builtin_sum() -> None:
     def f(x: object) -> object:
         assert x.shape == (3, 2) and x.ndim == 2 and x.size == 6 and x.dtype == numpy.float64 and len(x) == 3

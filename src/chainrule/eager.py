@@ -86,7 +86,7 @@ class Tensor(Box):
 
     def __init__(self, value: Any) -> None:
         self.value = value  # a plain array, or a box of the eager trace
-        self.trace = _TENSORS
+        self._trace = _TENSORS
         self.grad: Any = None
 
     # ----- what it is

@@ -21,7 +21,7 @@ class ForwardBox(ArrayMethods, Box):
 
     def __init__(self, value: Any, trace: ForwardTrace, tangent: Any) -> None:
         self.value = value
-        self.trace = trace
+        self._trace = trace
         self.tangent = tangent
 
 

@@ -32,7 +32,7 @@ class Box:
     Lives here, not in ``tracer.py``, so that dispatch is one ``isinstance``.
     """
 
-    __slots__ = ("value", "trace")
+    __slots__ = ("value", "_trace")  # _trace: x.trace() is the matrix trace, as on ndarrays
 
 
 class PerArgument:
@@ -97,7 +97,7 @@ class Primitive:
         trace = None
         for arg in args:
             if isinstance(arg, Box):
-                arg_trace = arg.trace
+                arg_trace = arg._trace
                 if trace is None or arg_trace.level > trace.level:
                     trace = arg_trace
         if trace is None:

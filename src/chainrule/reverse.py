@@ -46,7 +46,7 @@ class ReverseBox(ArrayMethods, Box):
         residuals: Any = None,
     ) -> None:
         self.value = value  # the op's output
-        self.trace = trace
+        self._trace = trace
         self.prim = prim
         self.args = args  # the op's inputs, unboxed
         self.kwargs = kwargs

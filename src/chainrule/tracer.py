@@ -61,7 +61,7 @@ def open_boxes(trace: Trace, args: tuple) -> tuple[list, list, list, bool]:
     argnum = 0
     for arg in args:
         if isinstance(arg, Box):
-            if arg.trace is trace:
+            if arg._trace is trace:
                 values[argnum] = value = arg.value
                 followed.append(argnum)
                 boxes.append(arg)
@@ -157,7 +157,7 @@ class ArrayMethods:
         return format(concrete(self), spec)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({concrete(self)!r}, level={self.trace.level})"
+        return f"{type(self).__name__}({concrete(self)!r}, level={self._trace.level})"
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         from .rules import UFUNC_RULES  # noqa: PLC0415

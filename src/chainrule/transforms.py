@@ -133,7 +133,7 @@ def _record(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool,
 
 
 def _unbox(x: Any, trace: ReverseTrace) -> Any:
-    return x.value if isinstance(x, ReverseBox) and x.trace is trace else x
+    return x.value if isinstance(x, ReverseBox) and x._trace is trace else x
 
 
 def _gradients(boxes: list, leaves: list, treedef: Any, grads: dict, count: int) -> tuple:
@@ -161,7 +161,7 @@ def _vjp(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool, na
             )
         seeds = []
         for out_box, ct in zip(out_leaves, ct_leaves):
-            if isinstance(out_box, ReverseBox) and out_box.trace is trace:
+            if isinstance(out_box, ReverseBox) and out_box._trace is trace:
                 if np.shape(concrete(ct)) != out_box.shape:
                     raise ValueError(
                         f"vjp: cotangent of shape {np.shape(concrete(ct))} for an output of shape "
@@ -224,7 +224,7 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
             numbers = checked[len(args)] = _check_argnums(argnums, len(args), "grad")
         call = functools.partial(fun, **kwargs) if kwargs else fun
         trace, leaves, treedef, boxes, result, aux = _record(call, args, numbers, has_aux, "grad")
-        traced = isinstance(result, ReverseBox) and result.trace is trace
+        traced = isinstance(result, ReverseBox) and result._trace is trace
         out = result.value if traced else result
         value = concrete(out) if isinstance(out, Box) else out
         if not (
@@ -310,7 +310,7 @@ def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     out_leaves, out_def = tree_flatten(result)
     values, out_tangents = [], []
     for x in out_leaves:
-        if isinstance(x, ForwardBox) and x.trace is trace:
+        if isinstance(x, ForwardBox) and x._trace is trace:
             values.append(x.value)
             out_tangents.append(x.tangent)
         else:  # output independent of the inputs: zero tangent

@@ -332,7 +332,7 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
     trace = ReverseTrace(new_level())
     boxes = [trace.new_input(v) for v in values]
     out = fun(*tree_unflatten(treedef, boxes))
-    if not (isinstance(out, ReverseBox) and out.trace is trace):
+    if not (isinstance(out, ReverseBox) and out._trace is trace):
         raise ValueError("backprop: the function's output does not depend on its inputs (or is not an array)")
     out_value = out.value
     if seed is None:

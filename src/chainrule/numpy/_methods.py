@@ -34,12 +34,11 @@ def _refusing(name: str, why: str) -> Callable[..., Any]:
 
 
 def _methods() -> dict[str, Callable[..., Any]]:
-    # Not ndarray.trace(): boxes and Tensors keep their trace in the attribute ``trace``.
     R, E, P, S, C = _reductions, _elementwise, _products, _shape, _construct
     return {
         "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min, "var": R.var, "std": R.std,
         "cumsum": R.cumsum, "cumprod": R.cumprod, "argmax": R.argmax, "argmin": R.argmin, "argsort": R.argsort,
-        "any": R.any, "all": R.all, "nonzero": R.nonzero,
+        "any": R.any, "all": R.all, "nonzero": R.nonzero, "trace": R.trace,
         "round": E.round, "conj": E.conj, "conjugate": E.conjugate, "clip": E.clip,
         "dot": P.dot, "diagonal": S.diagonal, "take": S.take, "repeat": S.repeat, "swapaxes": S.swapaxes,
         "squeeze": S.squeeze, "copy": C.copy,
