@@ -16,24 +16,27 @@ import numpy as np
 from .registry import Box
 
 
+def is_cupy(x: Any) -> bool:
+    """Whether ``x`` is a CuPy object (an array on a GPU), without importing CuPy."""
+    return type(x).__module__.startswith("cupy")
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """``x``'s values as a NumPy array: copied off the GPU for a CuPy array, else ``np.asarray``."""
     if type(x) is np.ndarray:
         return x
-    if type(x).__module__.startswith("cupy"):
+    if is_cupy(x):
         return x.get()
     return np.asarray(x)
 
 
 def namespace(x: Any) -> ModuleType:
     """``numpy`` for NumPy arrays and Python numbers, ``cupy`` for CuPy arrays (traced or not)."""
-    kind = type(x)
-    if kind is np.ndarray:  # the common case, decided first
+    if type(x) is np.ndarray:  # the common case, decided first
         return np
     while isinstance(x, Box):  # a traced value: the module of the array underneath
         x = x.value
-        kind = type(x)
-    if kind.__module__.startswith("cupy"):
+    if is_cupy(x):
         import cupy  # noqa: PLC0415  (optional, GPU only)
 
         return cupy

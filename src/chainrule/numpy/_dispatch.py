@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import is_cupy
 from ..eager import Tensor, _unwrap
 from ..registry import Box
 
@@ -114,7 +115,7 @@ def _on_another_backend(args: tuple, kwargs: dict) -> bool:
     """
     for arg in (*args, *kwargs.values()):
         items = arg if type(arg) in (list, tuple) else (arg,)  # a list of CuPy arrays counts too
-        if any(type(item).__module__.startswith("cupy") for item in items):
+        if any(is_cupy(item) for item in items):
             return True
     return False
 
