@@ -96,6 +96,11 @@ def test_binary_cross_entropy_is_finite_for_huge_logits(dtype):
     np.testing.assert_allclose(gradient, [0.0, 0.0, 1.0, -1.0])
 
 
+def test_one_hot_refuses_labels_out_of_range_instead_of_wrapping_them():
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\) for 2 classes; found \[-1\]"):
+        nn.one_hot(np.array([0, -1]), 2)
+
+
 def test_labels_out_of_range_are_reported():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\) for 3 classes; found \[-1, 3\]"):
         nn.cross_entropy(np.zeros((4, 3)), np.array([0, 3, -1, 2]))

@@ -192,6 +192,16 @@ def test_trace_is_the_matrix_trace_on_traced_arrays_and_tensors_as_on_ndarrays()
     numpy.testing.assert_allclose(matrix.grad, 2 * numpy.diag(numpy.diag(x[0])))
 
 
+def test_pad_takes_numpy_scalar_fills_and_refuses_traced_ones() -> None:
+    x = numpy.arange(4.0)
+    gradient = cr.grad(lambda a: np.pad(a, 1, constant_values=(numpy.float64(2.0), 0.0)).sum())(x)
+    numpy.testing.assert_array_equal(gradient, numpy.ones(4))  # the fill is a constant
+    numpy.testing.assert_array_equal(np.pad(x, 1, constant_values=(numpy.float64(2.0), 0.0)), [2, 0, 1, 2, 3, 0])
+    for fill in (lambda a: a[0], lambda a: (a[0], 0.0), lambda a: [(0.0, a[1])]):
+        with pytest.raises(NotImplementedError, match="traced constant_values"):
+            cr.grad(lambda a, fill=fill: np.pad(a, 1, constant_values=fill(a)).sum())(x)
+
+
 def test_attributes_len_iteration_and_builtin_sum() -> None:
     def f(x: object) -> object:
         assert x.shape == (3, 2) and x.ndim == 2 and x.size == 6 and x.dtype == numpy.float64 and len(x) == 3

@@ -256,12 +256,14 @@ def test_overflowing_parameters_stop_with_the_step():
         (2.0, False),
         ([1.0, float("inf")], True),
         (np.zeros((0, 3)), False),
-        (np.array([[1.0, 2.0], [np.nan, 4.0]], np.float32), True),  # a matrix: x . x over its flat view
+        (np.array([[1.0, 2.0], [np.nan, 4.0]], np.float32), True),  # a matrix: summed over its flat view
         (np.asfortranarray(np.array([[1.0, 2.0], [3.0, -np.inf]])), True),  # (whose flat view is a copy)
         (np.arange(12.0).reshape(3, 4)[:, ::2], False),
         (np.full(3, 1e308), False),  # the sum overflows, but every element is finite
         (np.array([1e308 + 1e308j, 1e308 - 1e308j]), False),  # (complex too)
         (np.array(np.nan), True),  # a 0-d array
+        (np.r_[np.ones(5000), np.inf], True),  # past the small sums: one reduction
+        (np.ones(5000, np.float32), False),
     ],
 )
 def test_find_nonfinite_flags_exactly_the_leaves_with_nan_or_inf(leaf, bad):
@@ -273,12 +275,15 @@ def test_find_nonfinite_flags_exactly_the_leaves_with_nan_or_inf(leaf, bad):
 
 
 def test_the_finiteness_test_does_not_overflow_where_the_values_do_not():
-    """Large finite parameters (squares would overflow float32 at ~1.8e19) pass silently, even when
-    NumPy is told to raise on overflow."""
+    """Large finite parameters pass silently, even when NumPy is told to raise: the small-leaf test sums
+    x_k / 4096, whose partial sums never exceed max |x| (squares, or a plain sum, would overflow)."""
     from chainrule.optim.base import find_nonfinite
 
-    with np.errstate(over="raise"):
-        assert find_nonfinite([np.array([3e19, 1.0], np.float32), np.full((3, 3), 1e170)]) is None
+    big = 1.0786158809173893e308  # a float64 sum of these overflows in some orders of addition
+    leaves = [np.array([3e19, 1.0], np.float32), np.full(2, 2e38, np.float32), np.array([-big, big, -big, big] * 4)]
+    leaves.append(np.full(5000, 6e4, np.float16))  # float16's maximum is 65504
+    with np.errstate(all="raise"):
+        assert find_nonfinite(leaves) is None
 
 
 def test_integer_parameters_are_refused():

@@ -47,7 +47,7 @@ def namespace(x: Any) -> ModuleType:
 # quicker than a reduction, which sets up an iterator (a microsecond or more inside a training step).
 # Only for sums of up to SMALL_SUM terms: there the set-up is what counts, BLAS's float32
 # accumulation is as accurate as NumPy's pairwise sum, and the cached ones stay small.
-SMALL_SUM = 4096
+SMALL_SUM = 4096  # a power of two: optim's finiteness test sums with 1 / SMALL_SUM exactly
 
 
 @functools.lru_cache(maxsize=64)

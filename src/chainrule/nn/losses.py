@@ -20,7 +20,7 @@ from .. import rules as R
 from ..backend import namespace
 from ..registry import Box
 from ..tracer import concrete
-from .ops import label_targets, softmax_cross_entropy, softmax_cross_entropy_labels
+from .ops import check_label_range, label_targets, softmax_cross_entropy, softmax_cross_entropy_labels
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -93,7 +93,9 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, smoothing: f
     [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
     xp = namespace(labels)
-    return label_targets(xp.asarray(labels), int(num_classes), np.dtype(dtype), float(smoothing), xp)
+    labels = xp.asarray(labels)
+    check_label_range(labels, int(num_classes))  # (indexing would count -1 as the last class)
+    return label_targets(labels, int(num_classes), np.dtype(dtype), float(smoothing), xp)
 
 
 def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0, reduction: str = "mean") -> Any:

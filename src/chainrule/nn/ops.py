@@ -407,8 +407,8 @@ def _shifted_exponentials(logits: Any) -> tuple[Any, Any, Any]:
     """``z - max z``, its exponentials and their row sums (kept dims): nothing overflows."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    if type(exp) is np.ndarray and exp.shape[-1] <= SMALL_SUM:  # E 1
-        return shifted, exp, exp.dot(shared_ones((exp.shape[-1], 1), exp.dtype))
+    if type(exp) is np.ndarray and exp.shape[-1] <= SMALL_SUM:  # E 1 (np.matmul for a batch of matrices)
+        return shifted, exp, array_matmul(exp, shared_ones((exp.shape[-1], 1), exp.dtype))
     return shifted, exp, exp.sum(axis=-1, keepdims=True)
 
 
@@ -546,7 +546,7 @@ def _label_positions(logits: Any, labels: Any) -> Any:
     return starts + (labels if labels.ndim == 1 else labels.reshape(-1))
 
 
-def _check_label_range(labels: Any, num_classes: int) -> None:
+def check_label_range(labels: Any, num_classes: int) -> None:
     """Labels in [0, num_classes), checked on the smallest and the largest label.
 
     (Indexing cannot be the check: NumPy counts negative indices from the end.) They are
@@ -567,7 +567,7 @@ def _label_ce_with_residuals(
 ) -> tuple[Any, Any]:
     # With targets q = (1 - s) onehot(y) + s / K: loss = lse(z) - (1 - s) z_y - s mean_k z_k.
     num_classes = logits.shape[-1]
-    _check_label_range(labels, num_classes)
+    check_label_range(labels, num_classes)
     shifted, exp, total = _shifted_exponentials(logits)
     positions = _label_positions(shifted, labels)
     picked = shifted.reshape(-1)[positions]  # z_y - max z (positions count in C order, as reshape does)

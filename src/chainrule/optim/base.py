@@ -20,6 +20,7 @@ learning-rate schedule and takes the step ``params - lr * direction``.
 from __future__ import annotations
 
 import cmath
+import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import SMALL_SUM, shared_ones, to_numpy
+from ..backend import SMALL_SUM, to_numpy
 from ..tracer import concrete
 from ..tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
 
@@ -117,21 +118,29 @@ def _nonfinite_kind(leaf: Any) -> str:
 def find_nonfinite(leaves: Sequence[Any]) -> int | None:
     """The index of the first leaf holding NaN or inf, else None (one sum per leaf)."""
     for i, leaf in enumerate(leaves):
-        # The sum is the cheap test; a finite array can still overflow it, so confirm elementwise.
-        # On a NumPy array, one C call: x . 1 for small ones (see backend.SMALL_SUM), else one
-        # reduction (np.sum's Python wrapper costs more than either on small arrays).
+        # A sum is the cheap test (NaN and inf survive it); a finite array can still overflow it, so
+        # confirm elementwise. On a small NumPy array the sum is one BLAS call, x . v with every v_k =
+        # 1 / SMALL_SUM (a power of two, so exact): its partial sums stay within max |x|, so finite
+        # values never overflow it, and no reduction's iterator is set up (see backend.SMALL_SUM).
         if type(leaf) is np.ndarray and leaf.dtype.kind in "fc":
             if leaf.size <= SMALL_SUM and leaf.dtype.char in "fdFD":  # BLAS dtypes
                 flat = leaf if leaf.ndim == 1 else leaf.reshape(-1)
-                total = flat.dot(shared_ones(flat.shape, flat.dtype))
-            else:
-                total = np.add.reduce(leaf, axis=None)
+                total = flat.dot(_fractions(flat.dtype)[: flat.shape[0]])
+            else:  # (float16 sums in float32: two values near its maximum, 65504, would overflow it)
+                total = np.add.reduce(leaf, axis=None, dtype=np.float32 if leaf.dtype.char == "e" else None)
             finite = cmath.isfinite(total)
         else:
             finite = np.isfinite(np.sum(leaf))
         if not finite and not np.isfinite(leaf).all():
             return i
     return None
+
+
+@functools.cache  # one per BLAS dtype
+def _fractions(dtype: np.dtype) -> np.ndarray:
+    fractions = np.full(SMALL_SUM, 1.0 / SMALL_SUM, dtype)
+    fractions.flags.writeable = False
+    return fractions
 
 
 def divergence_message(what: str, leaves: Sequence[Any], index: int, treedef: TreeDef, step: int, who: str) -> str:
