@@ -102,3 +102,22 @@ def test_in_place_arithmetic_keeps_the_leaf_under_no_grad():
     plain *= 3.0
     plain /= 2.0
     np.testing.assert_array_equal(plain.data, [1.5, 3.0])
+
+
+def test_numpys_own_functions_on_tensors_keep_or_refuse_the_gradient_never_drop_it() -> None:
+    """np.trace(t) and np.linalg.norm(t) run chainrule.numpy's versions (through __array_function__);
+    a NumPy function without one refuses a Tensor that requires grad, and gets the values otherwise."""
+    matrix = cr.tensor(np.arange(9.0).reshape(3, 3), requires_grad=True)
+    np.trace(matrix * matrix).backward()
+    np.testing.assert_allclose(matrix.grad, np.diag([0.0, 8.0, 16.0]))
+    vector = cr.tensor([3.0, 4.0], requires_grad=True)
+    norm = np.linalg.norm(vector)
+    assert isinstance(norm, cr.Tensor)
+    norm.backward()
+    np.testing.assert_allclose(vector.grad, [0.6, 0.8])
+    with pytest.raises(TypeError, match=r"numpy.vander has no differentiable version.*t.data"):
+        np.vander(vector)
+    with pytest.raises(TypeError, match="numpy.vander"):
+        np.vander(x=[vector][0])
+    np.testing.assert_array_equal(np.vander(cr.tensor([2.0, 3.0])), np.vander([2.0, 3.0]))
+    assert np.shape(matrix) == (3, 3) and np.ndim(matrix) == 2

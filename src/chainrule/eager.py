@@ -122,6 +122,21 @@ class Tensor(Box):
         values = np.asarray(self.data)
         return values.astype(dtype) if dtype is not None else values
 
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        # NumPy's own functions on Tensors (np.trace(t), np.linalg.norm(t)) run chainrule.numpy's
+        # version, which records them; NumPy would read the values through __array__ and drop the
+        # gradient without a word. A function chainrule.numpy lacks gets the values, unless a Tensor
+        # that requires grad is among its arguments: then it says so.
+        ours = _numpy_counterpart(func)
+        if ours is not None:
+            return ours(*args, **kwargs)
+        if _requires_grad_within((args, kwargs)):
+            raise TypeError(
+                f"{func.__module__}.{func.__name__} has no differentiable version in chainrule.numpy, so it would "
+                f"drop the gradient of a Tensor that requires grad: call it on t.data (the values, no history)"
+            )
+        return func(*_values_within(args), **_values_within(kwargs))
+
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         from .rules import UFUNC_RULES  # noqa: PLC0415
 
@@ -238,6 +253,41 @@ def _apply(prim: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 install_array_methods(Tensor, _apply)
+
+
+def _requires_grad_within(value: Any) -> bool:
+    """Whether a Tensor that requires grad is ``value`` or inside it (lists, tuples, dict values)."""
+    if isinstance(value, Tensor):
+        return value.requires_grad
+    if isinstance(value, (list, tuple)):
+        return any(_requires_grad_within(item) for item in value)
+    return isinstance(value, dict) and _requires_grad_within(list(value.values()))
+
+
+def _values_within(value: Any) -> Any:
+    """``value`` with every Tensor inside it replaced by its values."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, list):
+        return [_values_within(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_values_within(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _values_within(item) for key, item in value.items()}
+    return value
+
+
+def _numpy_counterpart(func: Any) -> Any:
+    """chainrule.numpy's function of the same name as NumPy's ``func`` (``numpy.linalg.norm`` ->
+    ``chainrule.numpy.linalg.norm``), or None."""
+    from . import numpy as cnp  # noqa: PLC0415  (chainrule.numpy builds on this module)
+
+    target: Any = cnp
+    for part in (func.__module__ or "numpy").split(".")[1:]:
+        if not part.startswith("_"):  # numpy._core.*: the top-level namespace
+            target = getattr(target, part, None)
+    ours = getattr(target, func.__name__, None) if target is not None else None
+    return ours if callable(ours) and ours is not func else None
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
