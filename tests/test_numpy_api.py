@@ -187,6 +187,10 @@ def test_trace_is_the_matrix_trace_on_traced_arrays_and_tensors_as_on_ndarrays()
     numpy.testing.assert_allclose(value, x.trace(axis1=1, axis2=2))
     numpy.testing.assert_allclose(tangent, x.trace(axis1=1, axis2=2))
     check_grads(lambda a: (a[0] @ a[1]).trace(), (x,), order=2)
+    with pytest.raises(ValueError, match=r"at least two dimensions, got shape \(3,\)"):
+        cr.grad(lambda a: a.trace())(numpy.ones(3))
+    with pytest.raises(ValueError, match="cannot be the same axis"):
+        cr.grad(lambda a: a.trace(axis1=1, axis2=-2).sum())(x)
     matrix = cr.tensor(x[0], requires_grad=True)
     (matrix * matrix).trace().backward()
     numpy.testing.assert_allclose(matrix.grad, 2 * numpy.diag(numpy.diag(x[0])))

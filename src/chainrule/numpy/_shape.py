@@ -375,7 +375,11 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """The diagonal of the (axis1, axis2) planes, as the last axis."""
     x = as_array(a)
+    if x.ndim < 2:
+        raise ValueError(f"diagonal (and trace) need an array of at least two dimensions, got shape {x.shape}")
     axis1, axis2 = axis1 % x.ndim, axis2 % x.ndim
+    if axis1 == axis2:
+        raise ValueError(f"diagonal (and trace): axis1 and axis2 cannot be the same axis ({axis1})")
     rest = tuple(i for i in range(x.ndim) if i not in (axis1, axis2))
     moved = R.transpose(x, axes=rest + (axis1, axis2))
     rows, cols = moved.shape[-2:]
