@@ -99,6 +99,8 @@ def test_binary_cross_entropy_is_finite_for_huge_logits(dtype):
 def test_one_hot_refuses_labels_out_of_range_instead_of_wrapping_them():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\) for 2 classes; found \[-1\]"):
         nn.one_hot(np.array([0, -1]), 2)
+    with pytest.raises(ValueError, match=r"\[0, 1\) for 1 classes; found \[1\]"):  # a boolean True is class 1
+        nn.cross_entropy(np.zeros((2, 1)), np.array([False, True]))
 
 
 def test_labels_out_of_range_are_reported():

@@ -523,6 +523,8 @@ def _row_starts(count: int, width: int) -> Any:
 def labels_out_of_range(labels: Any, num_classes: int) -> ValueError:
     """The error for labels outside [0, num_classes), listing (up to ten of) the bad ones."""
     labels = to_numpy(labels)
+    if labels.dtype.kind == "b":  # classes 0 and 1, named as such
+        labels = labels.astype(np.int64)
     bad = sorted(set(labels[(labels < 0) | (labels >= num_classes)].ravel().tolist()))
     return ValueError(
         f"labels must lie in [0, {num_classes}) for {num_classes} classes; found {bad[:10]} "
