@@ -18,7 +18,7 @@ from ..backend import namespace
 from ..registry import Box
 from ..tracer import concrete
 from ._construct import as_array, as_array_like
-from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
+from ._dispatch import has_traced, is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import cast
 
 _SHAPE = "describes the shape, not the values"
@@ -339,13 +339,6 @@ def delete(arr: Any, obj: Any, axis: Any = None) -> Any:
 _GATHER_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
 
 
-def _holds_traced(value: Any) -> bool:
-    """Whether ``value``, or an item of it (nested lists and tuples), is being differentiated."""
-    if isinstance(value, (list, tuple)):
-        return any(_holds_traced(item) for item in value)
-    return isinstance(value, Box)
-
-
 @traced_or(np.pad)
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
     """Padding: constant (the values land in zeros), or edge/reflect/symmetric/wrap (a gather)."""
@@ -353,7 +346,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
     if mode == "constant":
         fill = kwargs.get("constant_values", 0)
-        if _holds_traced(fill):
+        if has_traced(fill):
             raise NotImplementedError("pad: traced constant_values are not differentiable yet")
         xp = namespace(x)  # the padded background beside x's values: NumPy or CuPy
         widths_pairs = tuple((int(before), int(after)) for before, after in widths)
