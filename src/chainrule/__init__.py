@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from . import numpy, rules
 from .eager import Tensor, no_grad, tensor
+from .jit import TracedControlFlowError, jit
+from .jit import effect as jit_effect
 from .registry import RULES, Primitive, defrule, primitive
 from .rules import (
     absolute,
@@ -104,6 +106,9 @@ __all__ = [
     "hvp",
     "is_traced",
     "jacfwd",
+    "jit",
+    "jit_effect",
+    "TracedControlFlowError",
     "jacobian",
     "jacrev",
     "jvp",

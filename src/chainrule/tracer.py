@@ -29,12 +29,39 @@ class Trace:
     """One transform's view of the computation."""
 
     __slots__ = ("level",)
+    replays = False  # True for a trace that records calls for a later replay and computes no derivative (jit)
 
     def __init__(self, level: int) -> None:
         self.level = level
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+
+class RecordedResiduals:
+    """Residuals of a fused forward kernel that a replaying trace recorded (see ``jit``).
+
+    The backward pass hands them back to ``trace``, which records the fused
+    backward kernel on them too, instead of running it on their values.
+    """
+
+    __slots__ = ("trace", "residuals")
+
+    def __init__(self, trace: Trace, residuals: Any) -> None:
+        self.trace = trace
+        self.residuals = residuals
+
+
+def replaying_trace(values: list) -> Any:
+    """The one replaying trace (``Trace.replays``) whose boxes are among ``values``, if only its boxes are."""
+    found = None
+    for value in values:
+        if isinstance(value, Box):
+            trace = value._trace
+            if not trace.replays or (found is not None and trace is not found):
+                return None
+            found = trace
+    return found
 
 
 def run_impl(prim: Primitive, impl: Any, values: list, kwargs: dict, args: tuple) -> Any:

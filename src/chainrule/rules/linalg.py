@@ -46,6 +46,13 @@ def array_matmul(a: Any, b: Any) -> Any:
     return np.matmul(a, b)
 
 
+def _matmul_replay_form(a: Any, b: Any) -> Any:
+    """For a jit replay, which sees the types and shapes of the trace: the branch array_matmul takes."""
+    return "dot" if type(a) is np.ndarray and type(b) is np.ndarray and 0 < a.ndim < 3 and 0 < b.ndim < 3 else np.matmul
+
+
+array_matmul.replay_form = _matmul_replay_form
+
 matmul = defrule(
     "matmul", array_matmul,
     vjp=(_matmul_vjp_a, _matmul_vjp_b),

@@ -51,6 +51,10 @@ def _mean_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return x.mean(axis=axis, keepdims=keepdims)  # the method: less overhead than np.mean
 
 
+# A jit replay writes these implementations as the method calls they are.
+_sum_impl.replay_source = lambda x, axis="None", keepdims="False": f"{x}.sum(axis={axis}, keepdims={keepdims})"
+_mean_impl.replay_source = lambda x, axis="None", keepdims="False": f"{x}.mean(axis={axis}, keepdims={keepdims})"
+
 sum = defrule(  # noqa: A001  (the table's name for it)
     "sum", _sum_impl, vjp=lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),
     linear=True, latex=r"\frac{\partial}{\partial x_i}\sum_j x_j = 1",

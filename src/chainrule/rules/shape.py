@@ -31,6 +31,11 @@ def _transpose_impl(x: Any, axes: Any = None) -> Any:
     return x.transpose(axes)
 
 
+# A jit replay writes these implementations as the method calls they are.
+_reshape_impl.replay_source = lambda x, shape="None": f"{x}.reshape({shape})"
+_transpose_impl.replay_source = lambda x, axes="None": f"{x}.transpose({axes})"
+
+
 def _inverse_permutation(axes: Any, ndim: int) -> tuple[int, ...] | None:
     if axes is None:
         return None
@@ -94,6 +99,9 @@ def _check_index(index: Any) -> Any:
 
 def _getitem_impl(x: Any, index: Any = None) -> Any:
     return x[index]
+
+
+_getitem_impl.replay_source = lambda x, index="None": f"{x}[{index}]"
 
 
 def _scatter_add_impl(values: Any, index: Any = None, shape: Any = None) -> Any:
@@ -169,6 +177,9 @@ stack = defrule(
 
 def _astype_impl(x: Any, dtype: Any = None) -> Any:
     return x.astype(dtype)
+
+
+_astype_impl.replay_source = lambda x, dtype="None": f"{x}.astype({dtype})"
 
 
 astype = defrule(

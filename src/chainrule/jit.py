@@ -1,0 +1,842 @@
+"""Trace once, replay fast: ``jit`` compiles a function of arrays into straight-line NumPy calls.
+
+The first call with inputs of given shapes and dtypes runs the function for real
+while recording every array operation it performs: each primitive's forward
+implementation (through :class:`JitTrace`, a trace like reverse and forward
+mode's, below every transform the function opens), each fused forward/backward
+kernel the reverse pass chooses, and each NumPy call that Python glue in the
+rules makes on the values (``concrete(x) == 0`` masks and the like, recorded by
+:class:`TracedValue`). The record becomes the source of one Python function, one
+line per NumPy call, compiled once; later calls with the same shapes and dtypes
+run that function: no boxes, no pytree walks inside, no rule lookups, no
+broadcasting checks.
+
+What a replay cannot repeat is guarded, never guessed:
+
+* a value read into Python (``if np.all(x != 0)`` inside a rule, ``int(count)``)
+  becomes a *guard*: the replay recomputes it and, if it differs, the call is
+  traced again (another variant of the program, up to ``MAX_VARIANTS`` per
+  input signature; past that the function runs as written, with a warning);
+* the same read in the user's own function is Python control flow on a traced
+  value, which a trace cannot follow: a :class:`TracedControlFlowError` names
+  the line, as JAX does (use ``np.where``, or make the argument static);
+* an in-place write into an input or into an array made outside the record
+  would not be repeated faithfully, so such a function is run as written
+  (with a warning) instead of replayed.
+
+Side effects (printing, appending to a list, NumPy's global random draws) run
+while tracing only; draws that must happen on every call go through
+:func:`effect` (``nn.Dropout`` does).
+
+>>> import numpy as onp
+>>> import chainrule as cr
+>>> import chainrule.numpy as np
+>>> loss = lambda w, x: np.sum(np.tanh(x @ w) ** 2)
+>>> step = cr.jit(cr.value_and_grad(loss))
+>>> w, x = onp.ones(3), onp.arange(6.0).reshape(2, 3) / 10
+>>> value, gradient = step(w, x)         # traces and records
+>>> value2, gradient2 = step(w + 1, x)   # replays the record
+>>> bool(onp.array_equal(gradient2, cr.grad(loss)(w + 1, x)))
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+import sys
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .registry import Box, Primitive, describe
+from .tracer import ArrayMethods, RecordedResiduals, Trace, new_level, run_impl
+from .tree import tree_flatten, tree_unflatten
+
+Function = Callable[..., Any]
+
+MAX_VARIANTS = 8  # programs kept per input signature (guards choose among them)
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PLUMBING = {os.path.abspath(__file__), os.path.join(_PACKAGE, "tracer.py")}
+_active = threading.local()  # the traces being recorded in this thread, innermost last
+
+
+class TracedControlFlowError(TypeError):
+    """A jitted function branched (or converted to a Python number) on a traced value."""
+
+
+class _GuardFailed(Exception):
+    """A replay met a value that differs from the one the program was recorded with."""
+
+
+class _Ref:
+    """A value produced while recording: slot ``index`` of the program."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+# ---------------------------------------------------------------- values seen by Python glue
+class TracedValue:
+    """What ``concrete(x)`` gives for a value being recorded: the array, watched.
+
+    Its shape, dtype, ndim and size are read freely (they are part of the
+    signature). Every NumPy ufunc, NumPy function, operator, method and index
+    applied to it is recorded as a step of the program and gives another
+    TracedValue; reading its numbers into Python (``bool``, ``int``, ``float``,
+    ``.item()``, ``np.asarray``) records a guard, or is refused in user code.
+    """
+
+    __slots__ = ("plain", "slot", "trace")
+    __array_priority__ = 2000.0  # above boxes: NumPy asks us first
+
+    def __init__(self, plain: Any, slot: int, trace: JitTrace) -> None:
+        self.plain = plain
+        self.slot = slot
+        self.trace = trace
+
+    shape = property(lambda self: np.shape(self.plain))
+    dtype = property(lambda self: _dtype_of(self.plain))
+    ndim = property(lambda self: np.ndim(self.plain))
+    size = property(lambda self: np.size(self.plain))
+    itemsize = property(lambda self: self.plain.itemsize)
+    nbytes = property(lambda self: self.plain.nbytes)
+    __hash__ = None  # type: ignore[assignment]  # == builds an array
+
+    # NumPy's protocols: the call is recorded and run on the plain values
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if any(isinstance(x, Box) for x in inputs):
+            return NotImplemented  # a box's rule records the call at its own level
+        function = ufunc if method == "__call__" else getattr(ufunc, method)
+        if method == "at":
+            self.trace.check_writable(inputs[0], f"np.{ufunc.__name__}.at")
+        if "out" in kwargs:
+            for target in kwargs["out"] if isinstance(kwargs["out"], tuple) else (kwargs["out"],):
+                self.trace.check_writable(target, f"np.{ufunc.__name__}(..., out=)")
+        return self.trace.call(function, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        if func in _STATIC_FUNCTIONS:  # they read shapes and dtypes only
+            return func(*self.trace.plain(args), **self.trace.plain(kwargs))
+        if any(isinstance(x, Box) for x in args):
+            return NotImplemented
+        if "out" in kwargs and kwargs["out"] is not None:
+            self.trace.check_writable(kwargs["out"], f"np.{func.__name__}(..., out=)")
+        return self.trace.call(func, args, kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        value = self.trace.escape(self, np.asarray, "np.asarray()")
+        return value if dtype is None else value.astype(dtype)
+
+    # Numbers read into Python: guards (or a refusal in user code)
+    def __bool__(self) -> bool:
+        return self.trace.escape(self, bool, "bool()")
+
+    def __int__(self) -> int:
+        return self.trace.escape(self, int, "int()")
+
+    def __index__(self) -> int:
+        return self.trace.escape(self, operator.index, "an index")
+
+    def __float__(self) -> float:
+        return self.trace.escape(self, float, "float()")
+
+    def __complex__(self) -> complex:
+        return self.trace.escape(self, complex, "complex()")
+
+    def item(self, *args: Any) -> Any:
+        return self.trace.escape(self, _method_caller("item", args), ".item()")
+
+    def tolist(self) -> Any:
+        return self.trace.escape(self, _method_caller("tolist", ()), ".tolist()")
+
+    # Shapes are static; iteration indexes
+    def __len__(self) -> int:
+        return len(self.plain)
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self.plain)))
+
+    def __repr__(self) -> str:
+        return f"TracedValue({self.plain!r})"
+
+    def __format__(self, spec: str) -> str:
+        return format(self.plain, spec)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.trace.call(operator.getitem, (self, index), {})
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self.trace.check_writable(self, "x[...] = ...")
+        self.trace.call(operator.setitem, (self, index, value), {})
+
+    def __getattr__(self, name: str) -> Any:  # methods and the remaining attributes, recorded
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attribute = getattr(self.plain, name)
+        if not callable(attribute):
+            return self.trace.call(_attribute_getter(name), (self,), {})
+        return functools.partial(self._method, name)
+
+    def _method(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.trace.call(_method_caller(name, ()), (self, *args), kwargs)
+
+
+@functools.cache
+def _method_caller(name: str, args: tuple) -> Callable[..., Any]:
+    """``f(x, *more, **kw) = x.name(*args, *more, **kw)``, one per method name (shared by the programs)."""
+
+    def call(value: Any, *more: Any, **kwargs: Any) -> Any:
+        return getattr(value, name)(*args, *more, **kwargs)
+
+    call.__name__ = f"method_{name}"
+    call.method_name = name  # type: ignore[attr-defined]  # the replay writes x.name(...) directly
+    return call
+
+
+@functools.cache
+def _attribute_getter(name: str) -> Callable[[Any], Any]:
+    getter = operator.attrgetter(name)
+
+    def get(value: Any) -> Any:
+        return getter(value)
+
+    get.attribute_name = name  # type: ignore[attr-defined]  # the replay writes x.name directly
+    return get
+
+
+def _dtype_of(x: Any) -> Any:
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None else np.asarray(x).dtype
+
+
+def _operator(op: Callable[..., Any], reflected: bool = False) -> Callable[..., Any]:
+    if reflected:
+        return lambda self, other: self.trace.call(op, (other, self), {})
+    return lambda self, other: self.trace.call(op, (self, other), {})
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift",
+              "rshift"):  # fmt: skip
+    _op = getattr(operator, _name + ("_" if _name in ("and", "or") else ""))
+    setattr(TracedValue, f"__{_name}__", _operator(_op))
+    setattr(TracedValue, f"__r{_name}__", _operator(_op, reflected=True))
+for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
+    setattr(TracedValue, f"__{_name}__", _operator(getattr(operator, _name)))
+for _name in ("neg", "pos", "abs", "invert"):
+    setattr(
+        TracedValue,
+        f"__{_name}__",
+        (lambda op: lambda self: self.trace.call(op, (self,), {}))(getattr(operator, _name)),
+    )
+TracedValue.__divmod__ = _operator(divmod)  # type: ignore[attr-defined]
+
+_STATIC_FUNCTIONS = frozenset({np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.result_type})
+
+
+# ---------------------------------------------------------------- the trace
+class JitBox(ArrayMethods, Box):
+    """A value flowing through a function being recorded (its ``value`` is a :class:`TracedValue`)."""
+
+    __slots__ = ()
+
+    def __init__(self, value: TracedValue, trace: JitTrace) -> None:
+        self.value = value
+        self._trace = trace
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+    def __index__(self) -> int:
+        return operator.index(self.value)
+
+    def __complex__(self) -> complex:
+        return complex(self.value)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        return self.value.__array__(dtype)
+
+
+class _Untraceable(Exception):
+    pass
+
+
+class JitTrace(Trace):
+    """Records the calls made on its values into a straight-line program.
+
+    Slots hold the program's values: first the inputs, then each step's
+    output. A step is ``(function, args, kwargs, slot)`` with ``_Ref`` where a
+    slot's value goes; a guard is ``(check, slot, expected)``.
+    """
+
+    __slots__ = ("values", "steps", "constants", "reason", "inputs", "writes", "effects")
+    replays = True  # records for a replay, computes no derivative: reverse mode may record fused kernels
+
+    def __init__(self) -> None:
+        super().__init__(new_level())
+        self.values: list = []  # each slot's value while recording
+        self.steps: list = []
+        self.constants: list = []  # arrays made outside the record and passed to it
+        self.reason: str | None = None  # why the record cannot be replayed, if it cannot
+        self.inputs = 0
+        self.writes = False  # whether some step writes in place (then nothing is folded into constants)
+        self.effects: set[int] = set()  # slots of effect() calls: made anew on every replay
+
+    # -- values in and out
+    def new_value(self, plain: Any) -> TracedValue:
+        slot = len(self.values)
+        self.values.append(plain)
+        return TracedValue(plain, slot, self)
+
+    def new_input(self, plain: Any) -> Any:
+        self.inputs += 1
+        if isinstance(plain, (np.ndarray, np.generic)):
+            return JitBox(self.new_value(plain), self)
+        return self.new_value(plain)  # a Python number: Python's own arithmetic, recorded
+
+    def template(self, x: Any) -> Any:
+        """``x`` with this trace's values replaced by slot references (constants kept as they are)."""
+        if type(x) is TracedValue and x.trace is self:
+            return _Ref(x.slot)
+        if isinstance(x, JitBox) and x._trace is self:
+            return _Ref(x.value.slot)
+        if isinstance(x, Box):
+            raise _Untraceable(f"a value of another trace ({type(x).__name__}) reached a recorded call")
+        kind = type(x)
+        if kind in (tuple, list) or isinstance(x, tuple) and hasattr(x, "_fields"):
+            items = [self.template(item) for item in x]
+            if any(item is not old for item, old in zip(items, x)):
+                return type(x)(*items) if hasattr(x, "_fields") else kind(items)
+            return x
+        if kind is dict:
+            items = {key: self.template(item) for key, item in x.items()}
+            return items if any(items[k] is not x[k] for k in x) else x
+        if kind is slice:
+            parts = [self.template(p) for p in (x.start, x.stop, x.step)]
+            return _SliceTemplate(*parts) if any(isinstance(p, _Ref) for p in parts) else x
+        if isinstance(x, np.ndarray):
+            self.constants.append(x)
+        return x
+
+    def plain(self, x: Any) -> Any:
+        """``x`` with this trace's values replaced by what they hold now."""
+        if type(x) is TracedValue:
+            return x.plain
+        if isinstance(x, JitBox):
+            return x.value.plain
+        kind = type(x)
+        if kind in (tuple, list):
+            return kind(self.plain(item) for item in x)
+        if isinstance(x, tuple) and hasattr(x, "_fields"):
+            return type(x)(*[self.plain(item) for item in x])
+        if kind is dict:
+            return {key: self.plain(item) for key, item in x.items()}
+        if kind is slice:
+            return slice(self.plain(x.start), self.plain(x.stop), self.plain(x.step))
+        return x
+
+    def wrap(self, result: Any, slot: int, boxed: bool) -> Any:
+        """The recorded result as traced values (boxes when ``boxed``), its structure kept."""
+        if isinstance(result, (np.ndarray, np.generic)):
+            value = TracedValue(result, slot, self)
+            return JitBox(value, self) if boxed else value
+        if isinstance(result, (bool, int, float, complex)):  # Python's numbers keep Python's arithmetic
+            return TracedValue(result, slot, self)
+        if isinstance(result, (tuple, list)):
+            items = []
+            for index, item in enumerate(result):
+                if item is None:
+                    items.append(None)
+                    continue
+                item_slot = len(self.values)
+                self.values.append(item)
+                self.steps.append((operator.getitem, (_Ref(slot), index), {}, item_slot))
+                items.append(self.wrap(item, item_slot, boxed))
+            return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
+        if result is not None:
+            self.refuse(f"a recorded call returned a {type(result).__name__} ({_where()})")
+        return result
+
+    # -- recording
+    def call(self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, boxed: bool = False) -> Any:
+        """Run ``function`` on the plain values and record it as one step."""
+        result = function(*self.plain(tuple(args)), **self.plain(kwargs))
+        self.record(function, args, kwargs, result)
+        return self.wrap(result, len(self.values) - 1, boxed)
+
+    def record(self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, result: Any) -> None:
+        slot = len(self.values)
+        self.values.append(result)
+        try:
+            self.steps.append((function, self.template(tuple(args)), self.template(kwargs), slot))
+        except _Untraceable as error:
+            self.refuse(str(error))
+
+    def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
+        return self.run(prim, prim.impl, args, kwargs)
+
+    def run(self, prim: Primitive, impl: Callable[..., Any], args: Sequence[Any], kwargs: dict) -> Any:
+        """``impl`` (one of ``prim``'s implementations) on the plain values, recorded as one step."""
+        result = run_impl(prim, impl, list(self.plain(tuple(args))), self.plain(kwargs) if kwargs else kwargs, args)
+        self.record(impl, args, kwargs, result)
+        return self.wrap(result, len(self.values) - 1, boxed=True)
+
+    def fused_forward(self, prim: Primitive, values: list, kwargs: dict) -> tuple[Any, RecordedResiduals]:
+        """Reverse mode's forward with residuals (``impl_with_residuals``), recorded whole.
+
+        The backward pass then records ``vjp_from_residuals`` whole too (see
+        ``reverse.backpropagate``): a replay runs the same fused kernels as an
+        eager first-order pass, so its numbers are the same.
+        """
+        out, residuals = self.run(prim, prim.impl_with_residuals, values, kwargs)
+        return out, RecordedResiduals(self, residuals)
+
+    def refuse(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+
+    def check_writable(self, target: Any, what: str) -> None:
+        """An in-place write is replayable only into an array the record itself made."""
+        self.writes = True
+        if type(target) is not TracedValue:
+            if isinstance(target, np.ndarray):
+                self.refuse(f"{what} writes into an array made outside the traced function ({_where()})")
+            return
+        plain = target.plain
+        for index in range(self.inputs):
+            if isinstance(self.values[index], np.ndarray) and np.may_share_memory(plain, self.values[index]):
+                self.refuse(f"{what} writes into an input of the traced function ({_where()})")
+                return
+        for constant in self.constants:
+            if np.may_share_memory(plain, constant):
+                self.refuse(f"{what} writes into an array made outside the traced function ({_where()})")
+                return
+
+    def escape(self, value: TracedValue, convert: Callable[..., Any], what: str) -> Any:
+        """A traced value read into Python: a guard in library code, an error in the user's."""
+        frame = _caller_frame()
+        if frame is not None and not frame.f_code.co_filename.startswith(_PACKAGE):
+            raise TracedControlFlowError(
+                f"jit: {what} of a traced value of {describe(value.plain)} at "
+                f"{frame.f_code.co_filename}:{frame.f_lineno} would fix the branch taken on the first call "
+                f"for every later call. Write it with array operations (np.where(condition, a, b)), "
+                f"or pass the value as a static argument: cr.jit(f, static_argnums=...)"
+            )
+        result = convert(value.plain)
+        if isinstance(result, np.ndarray):  # the caller may modify its array; the guard keeps what was read
+            result = result.copy()
+        slot = len(self.values)
+        self.values.append(result)
+        self.steps.append((convert, (_Ref(value.slot),), {}, slot))
+        check = _equal_arrays if isinstance(result, np.ndarray) else _same
+        self.steps.append((check, slot, result))
+        return result
+
+
+class _SliceTemplate:
+    __slots__ = ("start", "stop", "step")
+
+    def __init__(self, start: Any, stop: Any, step: Any) -> None:
+        self.start, self.stop, self.step = start, stop, step
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or (a != a and b != b)  # NaN equals NaN here: the same value was read
+
+
+def _equal_arrays(a: Any, b: Any) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def _caller_frame() -> Any:
+    """The first frame outside the recording machinery (jit.py, tracer.py) below this call."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename in _PLUMBING:
+        frame = frame.f_back
+    return frame
+
+
+def _where() -> str:
+    frame = _caller_frame()
+    return "unknown place" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+# ---------------------------------------------------------------- the program
+class Program:
+    """A recorded function compiled to straight-line Python: ``run(*inputs) -> output leaves``."""
+
+    __slots__ = ("run", "source", "steps")
+
+    def __init__(self, run: Callable[..., list], source: str, steps: int) -> None:
+        self.run = run
+        self.source = source
+        self.steps = steps
+
+
+def _compile(trace: JitTrace, outputs: list) -> Program:
+    """Write the record as the source of one function and compile it."""
+    names: dict[int, str] = {}  # id of a constant -> its name in the function's globals
+    space: dict[str, Any] = {"_GuardFailed": _GuardFailed}
+
+    def constant(x: Any) -> str:
+        if x is None or type(x) in (bool, int, str) or type(x) is float and np.isfinite(x):
+            return repr(x)
+        name = names.get(id(x))
+        if name is None:  # functions by their own names, so the source reads (see jit(...).lower)
+            label = getattr(x, "__name__", "") if callable(x) else ""
+            label = "".join(ch if ch.isalnum() else "_" for ch in label).strip("_") or "c"
+            name = names[id(x)] = f"{label}_{len(names)}"
+            space[name] = x
+        return name
+
+    def source(t: Any) -> str:
+        if type(t) is _Ref:
+            return f"v{t.index}"
+        if type(t) is _SliceTemplate:
+            return f"slice({source(t.start)}, {source(t.stop)}, {source(t.step)})"
+        kind = type(t)
+        if kind is tuple:
+            return "(" + "".join(source(item) + ", " for item in t) + ")"
+        if kind is list:
+            return "[" + ", ".join(source(item) for item in t) + "]"
+        if kind is dict and all(type(k) is str for k in t) and any(_holds_ref(v) for v in t.values()):
+            return "{" + ", ".join(f"{k!r}: {source(v)}" for k, v in t.items()) + "}"
+        if isinstance(t, tuple) and hasattr(t, "_fields") and any(_holds_ref(v) for v in t):
+            return f"{constant(type(t))}(" + ", ".join(source(item) for item in t) + ")"
+        return constant(t)
+
+    folded = _foldable(trace, outputs)
+    steps = _live_steps(trace, [step for step in trace.steps if (step[3] if len(step) == 4 else step[1]) not in folded],
+                        outputs)  # fmt: skip
+
+    def use(t: Any) -> str:  # a step's argument: folded slots become constants holding their value
+        if type(t) is _Ref and t.index in folded:
+            return constant(trace.values[t.index])
+        if type(t) in (tuple, list, dict, _SliceTemplate) or isinstance(t, tuple):
+            return source(_substitute(t, folded, trace.values))
+        return source(t)
+
+    # Free each value after its last use: the replay's peak memory stays that of the eager run.
+    last_use: dict[int, int] = {}
+    for position, step in enumerate(steps):
+        for ref in _refs(step[1:3] if len(step) == 4 else _Ref(step[1])):
+            if ref not in folded:
+                last_use[ref] = position
+    kept = {ref for out in outputs for ref in _refs(out)}
+
+    lines = [f"def replay({', '.join(f'v{i}' for i in range(trace.inputs))}):"]
+    for position, step in enumerate(steps):
+        if len(step) == 4:
+            function, args, kwargs, slot = step
+            lines.append(f"    v{slot} = {_call_source(function, args, kwargs, use, constant, trace.values)}")
+        else:
+            check, slot, expected = step
+            lines.append(f"    if not {constant(check)}(v{slot}, {constant(expected)}): raise _GuardFailed({position})")
+        dead = sorted(ref for ref, last in last_use.items() if last == position and ref not in kept)
+        if dead:
+            lines.append(f"    del {', '.join(f'v{ref}' for ref in dead)}")
+    lines.append(f"    return [{', '.join(use(out) for out in outputs)}]")
+    text = "\n".join(lines) + "\n"
+    # Our own generated source from our own records (no user text reaches it), compiled once per signature.
+    exec(compile(text, "<chainrule.jit replay>", "exec"), space)  # noqa: S102
+    return Program(space["replay"], text, len(steps))
+
+
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",
+          operator.mod: "%", operator.pow: "**", operator.matmul: "@", operator.and_: "&", operator.or_: "|",
+          operator.xor: "^", operator.lshift: "<<", operator.rshift: ">>", operator.lt: "<", operator.le: "<=",
+          operator.gt: ">", operator.ge: ">=", operator.eq: "==", operator.ne: "!="}  # fmt: skip
+_PREFIX = {operator.neg: "-", operator.pos: "+", operator.invert: "~"}
+_SHAPE_ONLY = frozenset({np.ones_like, np.zeros_like, np.empty_like, np.full_like})  # values from the shape alone
+
+
+def _call_source(function: Any, args: tuple, kwargs: dict, use: Any, constant: Any, values: list) -> str:
+    """One step as Python source: operators, methods and attributes written out, else a call.
+
+    An implementation may say how a replay calls it more cheaply (a replay sees
+    the same types, shapes and dtypes as the trace): ``replay_source(*sources,
+    **sources)`` writes the call as one line of source from its arguments'
+    source (always valid), and ``replay_form(*values, **values)`` names an
+    equivalent for values like these (a method of the first argument by name,
+    or a function), or None.
+    """
+    replay_form = getattr(function, "replay_form", None)
+    if replay_form is not None:
+        form = replay_form(*_substitute(args, None, values), **_substitute(kwargs, None, values))
+        if isinstance(form, str):
+            function = _method_caller(form, ())
+        elif form is not None:
+            function = form
+    replay_source = getattr(function, "replay_source", None)
+    if replay_source is not None:  # the implementation's own one-line form, e.g. "x.sum(axis=1)"
+        return replay_source(*[use(a) for a in args], **{k: use(v) for k, v in kwargs.items()})
+    parts = [use(a) for a in args] + [f"{k}={use(v)}" for k, v in kwargs.items()]
+    if not kwargs:
+        if function in _INFIX and len(args) == 2:
+            return f"{parts[0]} {_INFIX[function]} {parts[1]}"
+        if function in _PREFIX and len(args) == 1:
+            return f"{_PREFIX[function]}{parts[0]}"
+        if function is operator.abs and len(args) == 1:
+            return f"abs({parts[0]})"
+        if function is operator.getitem and len(args) == 2:
+            return f"{parts[0]}[{parts[1]}]"
+        if getattr(function, "attribute_name", None) and len(args) == 1:
+            return f"{parts[0]}.{function.attribute_name}"
+    if getattr(function, "method_name", None) and args:
+        return f"{parts[0]}.{function.method_name}({', '.join(parts[1:])})"
+    return f"{constant(function)}({', '.join(parts)})"
+
+
+def _foldable(trace: JitTrace, outputs: list) -> set[int]:
+    """Slots whose values depend on the inputs' shapes alone (seeds of ones and what is made from them).
+
+    They are computed once, while tracing, and the replay uses those values as
+    constants. Not when some step writes in place (the constant would be
+    shared between calls), never for effects, and not for outputs (each call
+    returns its own arrays).
+    """
+    if trace.writes:
+        return set()
+    static: set[int] = set()
+    for step in trace.steps:
+        if len(step) != 4 or step[3] in trace.effects:
+            continue
+        function, args, kwargs, slot = step
+        refs = _refs((args, kwargs))
+        if function in _SHAPE_ONLY and refs[:1] == _refs(args[:1]) and not _refs((args[1:], kwargs)):
+            static.add(slot)
+        elif refs and all(ref in static for ref in refs):
+            static.add(slot)
+    outputs_refs = {ref for out in outputs for ref in _refs(out)}
+    return static - outputs_refs
+
+
+def _live_steps(trace: JitTrace, steps: list, outputs: list) -> list:
+    """The steps an output, a guard or an effect needs (all of them when some step writes in place)."""
+    if trace.writes:
+        return steps
+    live = {ref for out in outputs for ref in _refs(out)}
+    kept = []
+    for step in reversed(steps):
+        if len(step) != 4:
+            live.add(step[1])
+        elif step[3] in live or step[3] in trace.effects:
+            live.update(_refs(step[1:3]))
+        else:
+            continue
+        kept.append(step)
+    return kept[::-1]
+
+
+def _substitute(t: Any, folded: set[int] | None, values: list) -> Any:
+    """``t`` with the folded slots' references (every reference when ``folded`` is None) replaced by values."""
+    if type(t) is _Ref:
+        return values[t.index] if folded is None or t.index in folded else t
+    if type(t) is _SliceTemplate:
+        parts = [_substitute(p, folded, values) for p in (t.start, t.stop, t.step)]
+        return slice(*parts) if not any(type(p) is _Ref for p in parts) else _SliceTemplate(*parts)
+    if type(t) is dict:
+        return {k: _substitute(v, folded, values) for k, v in t.items()}
+    if isinstance(t, tuple) and hasattr(t, "_fields"):
+        return type(t)(*[_substitute(v, folded, values) for v in t])
+    if type(t) in (tuple, list):
+        return type(t)(_substitute(v, folded, values) for v in t)
+    return t
+
+
+def _holds_ref(t: Any) -> bool:
+    return bool(_refs(t))
+
+
+def _refs(t: Any) -> list[int]:
+    if type(t) is _Ref:
+        return [t.index]
+    if type(t) is _SliceTemplate:
+        return _refs((t.start, t.stop, t.step))
+    if isinstance(t, (tuple, list)):
+        return [ref for item in t for ref in _refs(item)]
+    if type(t) is dict:
+        return [ref for item in t.values() for ref in _refs(item)]
+    return []
+
+
+# ---------------------------------------------------------------- effects
+def effect(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, called again on every replay of a jitted function.
+
+    For calls whose result must differ between calls although their arguments
+    do not: random draws from a generator (``nn.Dropout``'s masks), reading a
+    clock. Outside ``jit`` it is just the call.
+
+    >>> import numpy as onp
+    >>> import chainrule as cr
+    >>> rng = onp.random.default_rng(0)
+    >>> noisy = cr.jit(lambda x: x + cr.jit_effect(rng.random, 2))
+    >>> a, b = noisy(onp.zeros(2)), noisy(onp.zeros(2))
+    >>> bool((a != b).all())                 # a fresh draw on every call
+    True
+    """
+    stack = getattr(_active, "traces", None)
+    if not stack:
+        return function(*args, **kwargs)
+    trace = stack[-1]
+    trace.effects.add(len(trace.values))  # the slot the call's result takes: never folded into a constant
+    return trace.call(function, args, kwargs)
+
+
+# ---------------------------------------------------------------- jit
+class _Entry:
+    """The programs recorded for one input signature (variants told apart by their guards)."""
+
+    __slots__ = ("programs", "eager", "out_def")
+
+    def __init__(self) -> None:
+        self.programs: list[tuple[Program, Any]] = []
+        self.eager = False
+
+
+def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int = 64) -> Function:
+    """Compile ``fun``: trace it once per input signature, then replay the recorded NumPy calls.
+
+    The signature is the structure of the arguments, each array's shape and
+    dtype, and the values of ``static_argnums`` arguments (which must be
+    hashable) and of Python numbers among the arguments' leaves
+    (so ``fun(x, 3)`` and ``fun(x, 4)`` are two programs; pass arrays for
+    numbers that change on every call). A new signature traces again; the
+    ``cache_size`` most recent are kept. Results equal the un-jitted
+    function's exactly: the replay makes the same NumPy calls in the same order.
+
+    Called on values some transform is already tracing (``grad(jit(f))``),
+    ``fun`` just runs, so the transform sees every operation.
+
+    >>> import numpy as onp
+    >>> import chainrule as cr
+    >>> f = cr.jit(lambda x, n: (x ** n).sum(), static_argnums=1)
+    >>> float(f(onp.arange(3.0), 2)), float(f(onp.arange(3.0), 3))
+    (5.0, 9.0)
+    """
+    numbers = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    cache: OrderedDict = OrderedDict()
+    warned: set = set()
+
+    @functools.wraps(fun)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        count = len(args)
+        static_set = {n % count for n in numbers} if count else set()
+        if any(not -count <= n < count for n in numbers):
+            raise ValueError(f"jit: static_argnums={static_argnums!r} is out of range for {count} argument(s)")
+        static = tuple(args[i] for i in sorted(static_set))
+        dynamic = tuple(a for i, a in enumerate(args) if i not in static_set)
+        leaves, treedef = tree_flatten((dynamic, kwargs))
+        signature = []
+        for leaf in leaves:
+            kind = type(leaf)
+            if kind is np.ndarray or isinstance(leaf, np.generic):
+                signature.append((kind, leaf.shape, leaf.dtype))
+            elif isinstance(leaf, Box) or _is_foreign_array(leaf):
+                return fun(*args, **kwargs)  # under a transform (or on another device): run as written
+            elif kind in (int, float, bool, complex):
+                signature.append((kind, leaf))
+            else:
+                signature.append((kind, _hashable(leaf, "an argument's leaf")))
+        try:
+            key = (treedef, _hashable(static, "a static argument"), tuple(signature))
+            hash(key)
+        except TypeError as error:
+            raise TypeError(f"jit: {error}; static arguments must be hashable (tuples, numbers, strings)") from None
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = _Entry()
+            if len(cache) > cache_size:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        if entry.eager:
+            return fun(*args, **kwargs)
+        for program, out_def in entry.programs:
+            try:
+                outputs = program.run(*leaves)
+            except _GuardFailed:
+                continue
+            return tree_unflatten(out_def, outputs)
+        result, program, out_def, reason = _trace(fun, args, static_set, leaves, treedef, kwargs)
+        if program is None or len(entry.programs) >= MAX_VARIANTS:
+            entry.eager = True
+            why = reason or f"the guards needed more than {MAX_VARIANTS} variants of the program"
+            if why not in warned:
+                warned.add(why)
+                warnings.warn(
+                    f"jit({getattr(fun, '__name__', 'function')}): runs without compiling for these inputs: {why}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        else:
+            entry.programs.append((program, out_def))
+        return result
+
+    wrapped.lower = lambda *args, **kwargs: _lowered(fun, numbers, args, kwargs)  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _is_foreign_array(x: Any) -> bool:
+    return hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray) or type(x).__name__ == "Tensor"
+
+
+def _hashable(x: Any, what: str) -> Any:
+    try:
+        hash(x)
+    except TypeError:
+        raise TypeError(f"{what} of type {type(x).__name__} is not hashable") from None
+    return x
+
+
+def _trace(fun: Function, args: tuple, static_set: set, leaves: list, treedef: Any, kwargs: dict) -> tuple:
+    """Run ``fun`` recording; returns ``(result, program or None, output structure, reason)``."""
+    trace = JitTrace()
+    boxed = [trace.new_input(leaf) for leaf in leaves]
+    dynamic, new_kwargs = tree_unflatten(treedef, boxed)
+    dynamic = iter(dynamic)
+    new_args = [args[i] if i in static_set else next(dynamic) for i in range(len(args))]
+    stack = _active.__dict__.setdefault("traces", [])
+    stack.append(trace)
+    try:
+        result = fun(*new_args, **new_kwargs)
+    finally:
+        stack.pop()
+    out_leaves, out_def = tree_flatten(result)
+    outputs, plain_leaves = [], []
+    for leaf in out_leaves:
+        plain_leaves.append(trace.plain(leaf))
+        try:
+            outputs.append(trace.template(leaf))
+        except _Untraceable as error:
+            trace.refuse(str(error))
+        if isinstance(leaf, np.ndarray):  # an array made without the inputs: the replay returns its own copy
+            index = len(trace.values)
+            trace.values.append(leaf)
+            trace.steps.append((np.copy, (leaf,), {}, index))
+            outputs[-1] = _Ref(index)
+    result = tree_unflatten(out_def, plain_leaves)
+    if trace.reason is not None:
+        return result, None, out_def, trace.reason
+    return result, _compile(trace, outputs), out_def, None
+
+
+def _lowered(fun: Function, numbers: tuple, args: tuple, kwargs: dict) -> str:
+    """The replay source ``jit`` writes for these arguments (for reading and debugging)."""
+    count = len(args)
+    static_set = {n % count for n in numbers} if count else set()
+    dynamic = tuple(a for i, a in enumerate(args) if i not in static_set)
+    leaves, treedef = tree_flatten((dynamic, kwargs))
+    _, program, _, reason = _trace(fun, args, static_set, leaves, treedef, kwargs)
+    return program.source if program is not None else f"# not compiled: {reason}\n"
