@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from .registry import Box, Primitive, describe
+from .rules.shape import has_mask
 from .tracer import ArrayMethods, RecordedResiduals, Trace, new_level, run_impl
 from .tree import tree_flatten, tree_unflatten
 
@@ -62,6 +63,7 @@ Function = Callable[..., Any]
 
 MAX_VARIANTS = 8  # programs kept per input signature (guards choose among them)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_NUMPY = os.path.dirname(os.path.abspath(np.__file__)) + os.sep
 _PLUMBING = {os.path.abspath(__file__), os.path.join(_PACKAGE, "tracer.py")}
 _active = threading.local()  # the traces being recorded in this thread, innermost last
 
@@ -84,7 +86,7 @@ class _Ref:
 
 
 # ---------------------------------------------------------------- values seen by Python glue
-class TracedValue:
+class TracedValue(Box):
     """What ``concrete(x)`` gives for a value being recorded: the array, watched.
 
     Its shape, dtype, ndim and size are read freely (they are part of the
@@ -94,99 +96,104 @@ class TracedValue:
     ``.item()``, ``np.asarray``) records a guard, or is refused in user code.
     """
 
-    __slots__ = ("plain", "slot", "trace")
+    __slots__ = ("slot",)
     __array_priority__ = 2000.0  # above boxes: NumPy asks us first
+    watched = True  # concrete() stops here (see Box.watched); .value is the array itself
 
     def __init__(self, plain: Any, slot: int, trace: JitTrace) -> None:
-        self.plain = plain
+        self.value = plain
         self.slot = slot
-        self.trace = trace
+        self._trace = trace  # a Box of the JitTrace: a primitive called on it is recorded whole
 
-    shape = property(lambda self: np.shape(self.plain))
-    dtype = property(lambda self: _dtype_of(self.plain))
-    ndim = property(lambda self: np.ndim(self.plain))
-    size = property(lambda self: np.size(self.plain))
-    itemsize = property(lambda self: self.plain.itemsize)
-    nbytes = property(lambda self: self.plain.nbytes)
+    shape = property(lambda self: np.shape(self.value))
+    dtype = property(lambda self: _dtype_of(self.value))
+    ndim = property(lambda self: np.ndim(self.value))
+    size = property(lambda self: np.size(self.value))
+    itemsize = property(lambda self: self.value.itemsize)
+    nbytes = property(lambda self: self.value.nbytes)
     __hash__ = None  # type: ignore[assignment]  # == builds an array
 
     # NumPy's protocols: the call is recorded and run on the plain values
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        if any(isinstance(x, Box) for x in inputs):
+        if any(_other_box(x) for x in inputs):
             return NotImplemented  # a box's rule records the call at its own level
         function = ufunc if method == "__call__" else getattr(ufunc, method)
         if method == "at":
-            self.trace.check_writable(inputs[0], f"np.{ufunc.__name__}.at")
+            self._trace.check_writable(inputs[0], f"np.{ufunc.__name__}.at")
         if "out" in kwargs:
             for target in kwargs["out"] if isinstance(kwargs["out"], tuple) else (kwargs["out"],):
-                self.trace.check_writable(target, f"np.{ufunc.__name__}(..., out=)")
-        return self.trace.call(function, inputs, kwargs)
+                self._trace.check_writable(target, f"np.{ufunc.__name__}(..., out=)")
+        return self._trace.call(function, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
         if func in _STATIC_FUNCTIONS:  # they read shapes and dtypes only
-            return func(*self.trace.plain(args), **self.trace.plain(kwargs))
-        if any(isinstance(x, Box) for x in args):
+            return func(*self._trace.plain(args), **self._trace.plain(kwargs))
+        if any(_other_box(x) for x in args):
             return NotImplemented
         if "out" in kwargs and kwargs["out"] is not None:
-            self.trace.check_writable(kwargs["out"], f"np.{func.__name__}(..., out=)")
-        return self.trace.call(func, args, kwargs)
+            self._trace.check_writable(kwargs["out"], f"np.{func.__name__}(..., out=)")
+        return self._trace.call(func, args, kwargs)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        value = self.trace.escape(self, np.asarray, "np.asarray()")
+        value = self._trace.escape(self, np.asarray, "np.asarray()")
         return value if dtype is None else value.astype(dtype)
 
     # Numbers read into Python: guards (or a refusal in user code)
     def __bool__(self) -> bool:
-        return self.trace.escape(self, bool, "bool()")
+        return self._trace.escape(self, bool, "bool()")
 
     def __int__(self) -> int:
-        return self.trace.escape(self, int, "int()")
+        return self._trace.escape(self, int, "int()")
 
     def __index__(self) -> int:
-        return self.trace.escape(self, operator.index, "an index")
+        return self._trace.escape(self, operator.index, "an index")
 
     def __float__(self) -> float:
-        return self.trace.escape(self, float, "float()")
+        return self._trace.escape(self, float, "float()")
 
     def __complex__(self) -> complex:
-        return self.trace.escape(self, complex, "complex()")
+        return self._trace.escape(self, complex, "complex()")
 
     def item(self, *args: Any) -> Any:
-        return self.trace.escape(self, _method_caller("item", args), ".item()")
+        return self._trace.escape(self, _method_caller("item", args), ".item()")
 
     def tolist(self) -> Any:
-        return self.trace.escape(self, _method_caller("tolist", ()), ".tolist()")
+        return self._trace.escape(self, _method_caller("tolist", ()), ".tolist()")
 
     # Shapes are static; iteration indexes
     def __len__(self) -> int:
-        return len(self.plain)
+        return len(self.value)
 
     def __iter__(self) -> Any:
-        return (self[i] for i in range(len(self.plain)))
+        return (self[i] for i in range(len(self.value)))
 
     def __repr__(self) -> str:
-        return f"TracedValue({self.plain!r})"
+        return f"TracedValue({self.value!r})"
 
     def __format__(self, spec: str) -> str:
-        return format(self.plain, spec)
+        return format(self.value, spec)
 
     def __getitem__(self, index: Any) -> Any:
-        return self.trace.call(operator.getitem, (self, index), {})
+        return self._trace.call(operator.getitem, (self, index), {})
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self.trace.check_writable(self, "x[...] = ...")
-        self.trace.call(operator.setitem, (self, index, value), {})
+        self._trace.check_writable(self, "x[...] = ...")
+        self._trace.call(operator.setitem, (self, index, value), {})
 
     def __getattr__(self, name: str) -> Any:  # methods and the remaining attributes, recorded
         if name.startswith("__"):
             raise AttributeError(name)
-        attribute = getattr(self.plain, name)
+        attribute = getattr(self.value, name)
         if not callable(attribute):
-            return self.trace.call(_attribute_getter(name), (self,), {})
+            return self._trace.call(_attribute_getter(name), (self,), {})
         return functools.partial(self._method, name)
 
     def _method(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.trace.call(_method_caller(name, ()), (self, *args), kwargs)
+        return self._trace.call(_method_caller(name, ()), (self, *args), kwargs)
+
+
+def _other_box(x: Any) -> bool:
+    return isinstance(x, Box) and type(x) is not TracedValue
 
 
 @functools.cache
@@ -219,8 +226,8 @@ def _dtype_of(x: Any) -> Any:
 
 def _operator(op: Callable[..., Any], reflected: bool = False) -> Callable[..., Any]:
     if reflected:
-        return lambda self, other: self.trace.call(op, (other, self), {})
-    return lambda self, other: self.trace.call(op, (self, other), {})
+        return lambda self, other: self._trace.call(op, (other, self), {})
+    return lambda self, other: self._trace.call(op, (self, other), {})
 
 
 for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift",
@@ -234,7 +241,7 @@ for _name in ("neg", "pos", "abs", "invert"):
     setattr(
         TracedValue,
         f"__{_name}__",
-        (lambda op: lambda self: self.trace.call(op, (self,), {}))(getattr(operator, _name)),
+        (lambda op: lambda self: self._trace.call(op, (self,), {}))(getattr(operator, _name)),
     )
 TracedValue.__divmod__ = _operator(divmod)  # type: ignore[attr-defined]
 
@@ -306,7 +313,7 @@ class JitTrace(Trace):
 
     def template(self, x: Any) -> Any:
         """``x`` with this trace's values replaced by slot references (constants kept as they are)."""
-        if type(x) is TracedValue and x.trace is self:
+        if type(x) is TracedValue and x._trace is self:
             return _Ref(x.slot)
         if isinstance(x, JitBox) and x._trace is self:
             return _Ref(x.value.slot)
@@ -331,9 +338,9 @@ class JitTrace(Trace):
     def plain(self, x: Any) -> Any:
         """``x`` with this trace's values replaced by what they hold now."""
         if type(x) is TracedValue:
-            return x.plain
+            return x.value
         if isinstance(x, JitBox):
-            return x.value.plain
+            return x.value.value
         kind = type(x)
         if kind in (tuple, list):
             return kind(self.plain(item) for item in x)
@@ -375,12 +382,16 @@ class JitTrace(Trace):
         return self.wrap(result, len(self.values) - 1, boxed)
 
     def record(self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, result: Any) -> None:
+        if result is None and args:  # called for its effect: an in-place write (np.put_along_axis, x.fill, ...)
+            self.check_writable(args[0], f"{getattr(function, '__name__', 'a call')}(...)")
         slot = len(self.values)
         self.values.append(result)
         try:
             self.steps.append((function, self.template(tuple(args)), self.template(kwargs), slot))
         except _Untraceable as error:
             self.refuse(str(error))
+        if _shaped_by_values(function, args, kwargs):  # the replay checks it got the same kind of array
+            self.steps.append((_same_kind, slot, _kind_of(result)))
 
     def process(self, prim: Primitive, args: tuple, kwargs: dict) -> Any:
         return self.run(prim, prim.impl, args, kwargs)
@@ -412,7 +423,7 @@ class JitTrace(Trace):
             if isinstance(target, np.ndarray):
                 self.refuse(f"{what} writes into an array made outside the traced function ({_where()})")
             return
-        plain = target.plain
+        plain = target.value
         for index in range(self.inputs):
             if isinstance(self.values[index], np.ndarray) and np.may_share_memory(plain, self.values[index]):
                 self.refuse(f"{what} writes into an input of the traced function ({_where()})")
@@ -427,12 +438,12 @@ class JitTrace(Trace):
         frame = _caller_frame()
         if frame is not None and not frame.f_code.co_filename.startswith(_PACKAGE):
             raise TracedControlFlowError(
-                f"jit: {what} of a traced value of {describe(value.plain)} at "
+                f"jit: {what} of a traced value of {describe(value.value)} at "
                 f"{frame.f_code.co_filename}:{frame.f_lineno} would fix the branch taken on the first call "
                 f"for every later call. Write it with array operations (np.where(condition, a, b)), "
                 f"or pass the value as a static argument: cr.jit(f, static_argnums=...)"
             )
-        result = convert(value.plain)
+        result = convert(value.value)
         if isinstance(result, np.ndarray):  # the caller may modify its array; the guard keeps what was read
             result = result.copy()
         slot = len(self.values)
@@ -450,6 +461,30 @@ class _SliceTemplate:
         self.start, self.stop, self.step = start, stop, step
 
 
+# NumPy functions whose result's shape or dtype depends on the values, not only on the arguments' shapes and
+# dtypes (eig is real or complex by the spectrum, nonzero's length is a count, ...). Implementations of
+# primitives say so with an attribute, ``value_shaped`` (True, or a predicate of the arguments).
+_VALUE_SHAPED = frozenset({np.linalg.eig, np.linalg.eigvals, np.nonzero, np.flatnonzero, np.argwhere, np.unique,
+                           np.extract, np.compress, np.real_if_close, np.roots, np.trim_zeros})  # fmt: skip
+
+
+def _shaped_by_values(function: Any, args: Sequence[Any], kwargs: dict) -> bool:
+    if function in _VALUE_SHAPED:
+        return True
+    if function is operator.getitem or function is np.where and len(args) == 1:
+        return function is np.where or has_mask(args[1])
+    flag = getattr(function, "value_shaped", False)
+    return flag(*args, **kwargs) if callable(flag) else bool(flag)
+
+
+def _kind_of(x: Any) -> Any:
+    return tuple(_kind_of(item) for item in x) if isinstance(x, (tuple, list)) else (np.shape(x), _dtype_of(x))
+
+
+def _same_kind(x: Any, expected: Any) -> bool:
+    return _kind_of(x) == expected
+
+
 def _same(a: Any, b: Any) -> bool:
     return a == b or (a != a and b != b)  # NaN equals NaN here: the same value was read
 
@@ -459,9 +494,10 @@ def _equal_arrays(a: Any, b: Any) -> bool:
 
 
 def _caller_frame() -> Any:
-    """The first frame outside the recording machinery (jit.py, tracer.py) below this call."""
+    """The frame that asked for a value: the first below this call outside the recording machinery
+    (jit.py, tracer.py) and outside NumPy's own Python code (which works for whoever called it)."""
     frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename in _PLUMBING:
+    while frame is not None and (frame.f_code.co_filename in _PLUMBING or frame.f_code.co_filename.startswith(_NUMPY)):
         frame = frame.f_back
     return frame
 

@@ -33,6 +33,7 @@ class Box:
     """
 
     __slots__ = ("value", "_trace")  # _trace: x.trace() is the matrix trace, as on ndarrays
+    watched = False  # True for jit's TracedValue: concrete() stops there, so what is done with it is recorded
 
 
 class PerArgument:

@@ -115,7 +115,7 @@ def replay(trace: Trace, prim: Primitive, args: tuple, kwargs: dict) -> tuple[An
 
 def concrete(x: Any) -> Any:
     """The plain array under any number of boxes (no derivative flows through)."""
-    while isinstance(x, Box):
+    while isinstance(x, Box) and not x.watched:
         x = x.value
     return x
 

@@ -102,6 +102,13 @@ def _getitem_impl(x: Any, index: Any = None) -> Any:
 
 
 _getitem_impl.replay_source = lambda x, index="None": f"{x}[{index}]"
+_getitem_impl.value_shaped = lambda x, index=None: has_mask(index)  # a mask's count is the result's length
+
+
+def has_mask(index: Any) -> bool:
+    """Whether ``index`` holds a boolean mask (then the result's length is the mask's count)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(getattr(p, "dtype", None) == np.bool_ or isinstance(p, list) and bool in map(type, p) for p in parts)
 
 
 def _scatter_add_impl(values: Any, index: Any = None, shape: Any = None) -> Any:
