@@ -14,6 +14,7 @@ justified non-differentiable list.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -175,6 +176,7 @@ spec("clip", lambda x, lo, hi: np.clip(x, lo, hi), normal(5), uniform(-1.5, -0.6
 spec("clip", lambda x: np.clip(x, max=0.3), normal(4), variant="max= only")
 spec("where", lambda x, y: np.where(numpy.array([True, False, True]), x, y), normal(2, 3), normal(3))
 spec("where", lambda x: np.where(x > 0, x, 0.1 * x), away_from_zero(5), variant="condition from x")
+spec("where", lambda x: np.where([True, False, True], [x[0], 2.0, x[1]], x[2]), normal(3), variant="lists, scalar")
 spec("select", lambda x: np.select([x < -0.5, x > 0.5], [x**2, np.sin(x)], default=x), away_from_zero(6))
 _HOLES = numpy.array([False, True, True, True, False])
 _SPECIAL = numpy.array([0.0, numpy.nan, numpy.inf, -numpy.inf, 0.0])
@@ -193,6 +195,9 @@ for _name in ["multiply", "divide", "add", "subtract", "power"]:
 spec("real", lambda x: np.real(x), normal(3), variant="real input")
 spec("imag", lambda x: np.imag(x * (1 + 2j)), normal(3), variant="real input, complex intermediate", complex=True)
 spec("nan_to_num", np.nan_to_num, complex_normal(3), variant="complex", complex=True)
+spec("real_if_close", lambda x: np.real_if_close(x * (1 + 1e-20j)), normal(3), variant="imaginary part below tol")
+spec("real_if_close", np.real_if_close, complex_normal(3), variant="complex kept", complex=True)
+spec("real_if_close", np.real_if_close, normal(2, 2), variant="real input")
 
 # ---------------------------------------------------------------- reductions
 for _name in ["sum", "mean", "prod", "var", "std", "max", "min", "amax", "amin", "ptp"]:
@@ -258,6 +263,9 @@ spec("matrix_transpose", np.matrix_transpose, normal(2, 3, 4))
 spec("swapaxes", lambda x: np.swapaxes(x, 0, 2), normal(2, 3, 4))
 spec("moveaxis", lambda x: np.moveaxis(x, 0, -1), normal(2, 3, 4))
 spec("moveaxis", lambda x: np.moveaxis(x, [0, 1], [2, 0]), normal(2, 3, 4), variant="several")
+spec("rollaxis", lambda x: np.rollaxis(x, 2), normal(2, 3, 4))
+spec("rollaxis", lambda x: np.rollaxis(x, 0, 3), normal(2, 3, 4), variant="start")
+spec("rollaxis", lambda x: np.rollaxis(x, -1, 1), normal(2, 3, 4), variant="negative axis")
 spec("squeeze", np.squeeze, normal(1, 3, 1))
 spec("squeeze", lambda x: np.squeeze(x, axis=2), normal(1, 3, 1), variant="axis")
 spec("expand_dims", lambda x: np.expand_dims(x, (0, 2)), normal(3))
@@ -291,6 +299,14 @@ spec("hstack", lambda x, y: np.hstack([x, y]), normal(2), normal(3))
 spec("hstack", lambda x, y: np.hstack((x, y)), normal(2, 1), normal(2, 2), variant="2-D")
 spec("vstack", lambda x, y: np.vstack([x, y]), normal(3), normal(2, 3))
 spec("dstack", lambda x, y: np.dstack([x, y]), normal(2, 3), normal(2, 3))
+if hasattr(numpy, "row_stack"):  # deprecated in NumPy 2.0 (test_numpy_api checks its warning and its removal)
+
+    def _row_stack(x: Any, y: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return np.row_stack([x, y])
+
+    spec("row_stack", _row_stack, normal(3), normal(2, 3))
 spec("column_stack", lambda x, y: np.column_stack([x, y]), normal(3), normal(3, 2))
 spec("split", lambda x: np.split(x, 3), normal(6))
 spec("split", lambda x: np.split(x, [1, 3], axis=1), normal(2, 5), variant="indices, axis")
@@ -310,6 +326,8 @@ spec("diag", lambda x: np.diag(x, k=-1), normal(3), variant="1-D, k=-1")
 spec("diag", lambda x: np.diag(x, 1), normal(3, 4), variant="2-D, k=1")
 spec("diagflat", np.diagflat, normal(2, 2))
 spec("diagonal", np.diagonal, normal(3, 4))
+spec("diagonal", lambda x: np.diagonal(x, 1, 2, 0), normal(3, 2, 4), variant="positional offset, axes")
+spec("diag", lambda x: np.diag(x, -1), normal(3, 3), variant="2-D, positional k=-1")
 spec("diagonal", lambda x: np.diagonal(x, offset=-1, axis1=2, axis2=0), normal(3, 2, 4), variant="offset, axes")
 spec("triu", np.triu, normal(3, 4))
 spec("tril", lambda x: np.tril(x, -1), normal(2, 3, 3), variant="batched, k=-1")
@@ -320,6 +338,16 @@ spec("sort", np.sort, distinct(2, 4))
 spec("sort", lambda x: np.sort(x, axis=0), distinct(3, 2), variant="axis=0")
 spec("sort", lambda x: np.sort(x, axis=None), distinct(2, 3), variant="axis=None")
 spec("partition", lambda x: np.partition(x, 2), distinct(2, 5))
+# np.gradient: linear in f, and (through the spacings) differentiable in the step and the coordinates.
+_COORDINATES = numpy.array([0.0, 0.7, 1.5, 2.1, 3.4, 4.0])
+spec("gradient", np.gradient, normal(6), variant="unit spacing")
+spec("gradient", lambda f, h: np.gradient(f, h, edge_order=2), normal(5), positive(), variant="traced step, edge 2")
+spec("gradient", lambda f: np.gradient(f, _COORDINATES), normal(6), variant="coordinates")
+spec("gradient", lambda f, x: np.gradient(f, x, edge_order=2), normal(6), constant(_COORDINATES),
+     variant="traced coordinates, edge 2")  # fmt: skip
+spec("gradient", lambda f: np.gradient(f, 0.5, 2.0), normal(3, 4), variant="2-D, per-axis steps")
+spec("gradient", lambda f: np.gradient(f, _COORDINATES[:4], axis=-1, edge_order=2), normal(2, 4), variant="axis")
+spec("gradient", lambda f: np.gradient(f, axis=(1, 0)), normal(3, 3), variant="axes in given order")
 spec("r_", lambda x, y: np.r_[x, 0.5, y, 1:3], normal(2), normal(3))
 spec("r_", lambda x, y: np.r_["0,2", x, y], normal(3), normal(3), variant="'0,2' directive")
 spec("c_", lambda x, y: np.c_[x, y], normal(3), normal(3))
@@ -336,6 +364,22 @@ spec("full_like", lambda x, v: np.full_like(x, v) * x, normal(2, 3), normal())
 spec("full", lambda v: np.full((2, 3), v), normal())
 spec("meshgrid", lambda x, y: np.meshgrid(x, y), normal(3), normal(2))
 spec("meshgrid", lambda x, y: np.meshgrid(x, y, indexing="ij", sparse=True), normal(3), normal(2), variant="ij sparse")
+spec("asarray", lambda x: np.asarray(x, dtype=numpy.complex128), normal(3), variant="dtype=complex", complex=True)
+spec("array", lambda x: np.array([[x[0], 2], (3, x[1])], dtype=numpy.float64) * x[2], normal(3), variant="mixed, dtype")
+spec("array", lambda x: np.array([x[0], 1.0]) * np.array([x[1], 2], dtype=int), normal(3), variant="dtype=int")
+spec("linspace", lambda a, b: np.linspace(a, b, 5), normal(), normal())
+spec("linspace", lambda b: np.linspace(0, b, 4, endpoint=False), normal(), variant="endpoint=False")
+spec("linspace", lambda a, b: np.linspace(a, b, 5, retstep=True), normal(), normal(), variant="retstep")
+spec("linspace", lambda a, b: np.linspace(a, b, 4, axis=-1), normal(2), normal(3, 2), variant="arrays, axis=-1")
+spec("linspace", lambda a: np.linspace(a, 3.0, 1), normal(2), variant="num=1")
+spec("linspace", lambda a, b: np.linspace(a, b, 5, dtype=int) * a, uniform(0.1, 0.9), uniform(4.2, 4.8),
+     variant="dtype=int (constant)")  # fmt: skip
+spec("logspace", lambda a, b: np.logspace(a, b, 5), normal(), normal())
+spec("logspace", lambda a, b, c: np.logspace(a, b, 3, base=c, endpoint=False, axis=-1), normal(2), normal(2),
+     positive(2), variant="array base, axis")  # fmt: skip
+spec("geomspace", lambda a, b: np.geomspace(a, b, 5), positive(), positive())
+spec("geomspace", lambda a, b: np.geomspace(-a, -b, 4, endpoint=False, axis=-1), positive(2), positive(3, 2),
+     variant="negative, axis")  # fmt: skip
 
 # ---------------------------------------------------------------- products (third order: bilinear)
 spec("dot", np.dot, normal(3), normal(3), order=3, variant="1-D, 1-D")
@@ -409,6 +453,11 @@ spec("linalg.norm", lambda x: np.linalg.norm(x, ord=1, axis=(2, 0)), distinct(3,
 spec("linalg.norm", lambda x: np.linalg.norm(x, "nuc", axis=(1, 2), keepdims=True), normal(2, 3, 3),
      variant="nuc batched keepdims")  # fmt: skip
 spec("linalg.norm", np.linalg.norm, complex_normal(4), variant="complex", complex=True)
+spec("linalg.norm", lambda x: np.linalg.norm(x, "nuc"), complex_normal(3, 4), variant="complex nuc", complex=True)
+spec("linalg.norm", lambda x: np.linalg.norm(x, "nuc", axis=(0, 2)), complex_normal(3, 2, 2),
+     variant="complex nuc, axes (0,2)", complex=True)  # fmt: skip
+spec("linalg.matrix_norm", lambda x: np.linalg.matrix_norm(x, ord="nuc"), complex_normal(2, 3, 3),
+     variant="complex nuc, batched", complex=True)  # fmt: skip
 spec("linalg.vector_norm", lambda x: np.linalg.vector_norm(x, axis=(0, 1)), normal(2, 3, 2))
 spec("linalg.vector_norm", lambda x: np.linalg.vector_norm(x, ord=3, keepdims=True), normal(2, 3), variant="ord 3")
 spec("linalg.matrix_norm", np.linalg.matrix_norm, normal(2, 3, 3))
@@ -416,13 +465,74 @@ spec("linalg.matrix_norm", lambda x: np.linalg.matrix_norm(x, ord=2), normal(3, 
 spec("linalg.cholesky", np.linalg.cholesky, spd(3))
 spec("linalg.cholesky", lambda a: np.linalg.cholesky(a, upper=True), spd(3), variant="upper")
 spec("linalg.cholesky", np.linalg.cholesky, spd(2, 2), variant="batched")
+spec("linalg.cholesky", lambda a: np.linalg.cholesky(a, upper=True), spd(3, 2), variant="upper, batched")
 spec("linalg.cholesky", np.linalg.cholesky, lambda rng: spd(3)(rng) + numpy.triu(rng.standard_normal((3, 3)), 1),
      variant="upper triangle ignored")  # fmt: skip
-spec("linalg.eigh", lambda a: np.linalg.eigh(a), spd(3))
-spec("linalg.eigh", lambda a: np.linalg.eigh(a, UPLO="U").eigenvalues, spd(3, 2), variant="UPLO=U batched")
-spec("linalg.eigh", lambda a: np.linalg.eigh(a)[1], lambda rng: spd(3)(rng) + numpy.triu(rng.normal(size=(3, 3)), 1),
-     variant="non-symmetric input (lower triangle read)")  # fmt: skip
-spec("linalg.eigvalsh", np.linalg.eigvalsh, spd(4))
+spec("linalg.cholesky", lambda a: np.linalg.cholesky(a, upper=True),
+     lambda rng: spd(3, 2)(rng) + numpy.tril(rng.standard_normal((2, 3, 3)), -1),
+     variant="upper, lower triangle ignored, batched")  # fmt: skip
+
+
+def one_triangle_read(n: int, *batch: int) -> Maker:
+    """A non-symmetric matrix (both triangles random) whose either triangle gives a well separated spectrum."""
+    return lambda rng: spd(n, *batch)(rng) + 0.2 * rng.standard_normal(batch + (n, n))
+
+
+def hermitian(n: int, *batch: int) -> Maker:
+    """Hermitian with well separated eigenvalues (a unitary basis)."""
+
+    def make(rng: numpy.random.Generator) -> Any:
+        shape = batch + (n, n)
+        q, _ = numpy.linalg.qr(rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+        values = 1.0 + numpy.arange(n) + rng.uniform(0, 0.3, batch + (n,))
+        return (q * values[..., None, :]) @ numpy.conj(numpy.swapaxes(q, -1, -2))
+
+    return make
+
+
+def one_triangle_read_complex(n: int, *batch: int) -> Maker:
+    """A non-Hermitian complex matrix (the diagonal's imaginary part too, which LAPACK ignores)."""
+    shape = batch + (n, n)
+    return lambda rng: hermitian(n, *batch)(rng) + 0.2 * (rng.standard_normal(shape) + 1j * rng.standard_normal(shape))
+
+
+def phase_free_eigh(result: Any) -> tuple:
+    """Functions of eigh's output that do not depend on the eigenvectors' free phases."""
+    w, v = result
+    pair = v[..., :, :2]
+    return w, np.abs(v) ** 2, pair @ np.conj(np.swapaxes(pair, -1, -2))
+
+
+def phase_free_svd(result: Any) -> tuple:
+    """Functions of svd's output that do not depend on the free phase u_i, v_i share."""
+    u, s, vh = result
+    return s, np.abs(u) ** 2, np.abs(vh) ** 2, (u[..., :, :2] * s[..., None, :2]) @ vh[..., :2, :]
+
+
+# NumPy reads one triangle (UPLO, either case, keyword or positional); LAPACK's lower and upper
+# routines return eigenvectors of different signs, and the derivative follows the one called.
+for _uplo in ("L", "U"):
+    spec("linalg.eigh", lambda a, u=_uplo: np.linalg.eigh(a, UPLO=u), spd(3), variant=f"UPLO={_uplo}")
+    spec("linalg.eigh", lambda a, u=_uplo: np.linalg.eigh(a, u), spd(3, 2), variant=f"UPLO={_uplo} positional, batched")
+    spec("linalg.eigh", lambda a, u=_uplo: np.linalg.eigh(a, UPLO=u), one_triangle_read(3),
+         variant=f"UPLO={_uplo} non-symmetric")  # fmt: skip
+    spec("linalg.eigh", lambda a, u=_uplo: np.linalg.eigh(a, UPLO=u), one_triangle_read(3, 2),
+         variant=f"UPLO={_uplo} non-symmetric, batched")  # fmt: skip
+    spec("linalg.eigvalsh", lambda a, u=_uplo: np.linalg.eigvalsh(a, UPLO=u), spd(4), variant=f"UPLO={_uplo}")
+    spec("linalg.eigvalsh", lambda a, u=_uplo: np.linalg.eigvalsh(a, u), one_triangle_read(4),
+         variant=f"UPLO={_uplo} non-symmetric")  # fmt: skip
+    spec("linalg.eigvalsh", lambda a, u=_uplo: np.linalg.eigvalsh(a, UPLO=u), one_triangle_read(3, 2),
+         variant=f"UPLO={_uplo} non-symmetric, batched")  # fmt: skip
+    spec("linalg.eigh", lambda a, u=_uplo: phase_free_eigh(np.linalg.eigh(a, UPLO=u)), hermitian(3),
+         variant=f"complex UPLO={_uplo}", complex=True)  # fmt: skip
+    spec("linalg.eigh", lambda a, u=_uplo: phase_free_eigh(np.linalg.eigh(a, u)), one_triangle_read_complex(3, 2),
+         variant=f"complex UPLO={_uplo} non-Hermitian, batched", complex=True)  # fmt: skip
+    spec("linalg.eigvalsh", lambda a, u=_uplo: np.linalg.eigvalsh(a, UPLO=u), one_triangle_read_complex(3),
+         variant=f"complex UPLO={_uplo} non-Hermitian", complex=True)  # fmt: skip
+    spec("linalg.eigvalsh", lambda a, u=_uplo: np.linalg.eigvalsh(a, UPLO=u), hermitian(3, 2),
+         variant=f"complex UPLO={_uplo} batched", complex=True)  # fmt: skip
+spec("linalg.eigh", lambda a: np.linalg.eigh(a, "u"), one_triangle_read(3), variant="UPLO='u' (lowercase)")
+spec("linalg.eigvalsh", lambda a: np.linalg.eigvalsh(a, UPLO="l"), one_triangle_read(3), variant="UPLO='l' (lowercase)")
 spec("linalg.eig", lambda a: np.linalg.eig(a), real_spectrum(3), variant="real spectrum")
 spec("linalg.eig", lambda a: np.linalg.eig(a), normal(3, 3), variant="complex spectrum", complex=True, atol=1e-5)
 spec("linalg.eig", lambda a: np.linalg.eig(a), complex_normal(3, 3), variant="complex matrix", complex=True, atol=1e-5)
@@ -434,7 +544,17 @@ spec("linalg.svd", lambda a: np.linalg.svd(a), normal(3, 3), variant="square ful
 spec("linalg.svd", lambda a: np.linalg.svd(a, full_matrices=False), normal(2, 3, 3), variant="batched")
 spec("linalg.svd", lambda a: np.linalg.svd(a, compute_uv=False), normal(3, 4), variant="values")
 spec("linalg.svd", lambda a: np.linalg.svd(a, compute_uv=False), complex_normal(3, 2), variant="complex values",
-     complex=True, order=1)  # fmt: skip
+     complex=True)  # fmt: skip
+spec("linalg.svd", lambda a: np.linalg.svd(a, compute_uv=False), complex_normal(2, 2, 3),
+     variant="complex values, batched", complex=True)  # fmt: skip
+for _shape, _kind in (((4, 3), "tall"), ((3, 5), "wide"), ((3, 3), "square"), ((2, 4, 2), "batched tall"),
+                      ((2, 2, 3), "batched wide")):  # fmt: skip
+    spec("linalg.svd", lambda a: phase_free_svd(np.linalg.svd(a, full_matrices=False)), complex_normal(*_shape),
+         variant=f"complex {_kind}", complex=True)  # fmt: skip
+spec("linalg.svd", lambda a: phase_free_svd(np.linalg.svd(a))[:3], complex_normal(3, 3), variant="complex square full",
+     complex=True)  # fmt: skip
+spec("linalg.svd", lambda a: (lambda u, s, vh: (s, np.abs(u[:, :2]) ** 2, u[:, :2] @ vh))(*np.linalg.svd(a)),
+     complex_normal(4, 2), variant="complex full_matrices, complement unused", complex=True)  # fmt: skip
 spec("linalg.svd", lambda a: (np.linalg.svd(a)[1], np.linalg.svd(a)[0][:, :2]), normal(4, 2),
      variant="full_matrices, complement unused")  # fmt: skip
 spec("linalg.svdvals", np.linalg.svdvals, normal(3, 2))
@@ -480,7 +600,7 @@ spec("fft.fft2", np.fft.fft2, complex_normal(3, 4), complex=True)
 spec("fft.ifft2", lambda x: np.fft.ifft2(x, s=(2, 5)), complex_normal(3, 4), complex=True)
 spec("fft.fftn", np.fft.fftn, complex_normal(2, 3, 2), complex=True)
 spec("fft.fftn", lambda x: np.fft.fftn(x, axes=(0,), norm="ortho"), normal(3, 2), variant="real, axes", complex=True)
-spec("fft.ifftn", lambda x: np.fft.ifftn(x, s=(4, 2)), complex_normal(3, 3), complex=True)
+spec("fft.ifftn", lambda x: np.fft.ifftn(x, s=(4, 2), axes=(0, 1)), complex_normal(3, 3), complex=True)
 spec("fft.rfft", np.fft.rfft, normal(6), variant="even", complex=True)
 spec("fft.rfft", lambda x: np.fft.rfft(x, axis=0, norm="ortho"), normal(5, 2), variant="odd, axis", complex=True)
 spec("fft.rfft", lambda x: np.fft.rfft(x, n=8), normal(5), variant="n pad", complex=True)
@@ -491,6 +611,56 @@ spec("fft.irfft", lambda x: np.fft.irfft(np.fft.rfft(x)), normal(6), variant="ro
 spec("fft.fftshift", np.fft.fftshift, normal(2, 5))
 spec("fft.fftshift", lambda x: np.fft.fftshift(x, axes=1), normal(2, 5), variant="axes")
 spec("fft.ifftshift", np.fft.ifftshift, normal(3, 4))
+spec("fft.rfftn", np.fft.rfftn, normal(3, 4), variant="default, even last", complex=True)
+spec("fft.rfftn", np.fft.rfftn, normal(2, 3, 5), variant="3-D, odd last", complex=True)
+spec("fft.rfftn", lambda x: np.fft.rfftn(x, s=(5, 3), axes=(0, 1)), normal(3, 4), variant="s pad and truncate, odd",
+     complex=True)  # fmt: skip
+spec("fft.rfftn", lambda x: np.fft.rfftn(x, s=(2, 6), axes=(0, 1), norm="ortho"), normal(3, 4),
+     variant="s even, ortho", complex=True)  # fmt: skip
+spec("fft.rfftn", lambda x: np.fft.rfftn(x, axes=(-1, -3), norm="forward"), normal(3, 2, 4),
+     variant="negative axes, real along a non-last axis", complex=True)  # fmt: skip
+spec("fft.rfftn", lambda x: np.fft.rfftn(x, axes=(1,), norm="backward"), normal(2, 5, 3), variant="subset, batched",
+     complex=True)  # fmt: skip
+spec("fft.rfftn", lambda x: np.fft.rfftn(x, s=(4, 3), axes=(2, 0)), normal(3, 2, 5), variant="s and axes",
+     complex=True)  # fmt: skip
+spec("fft.irfftn", np.fft.irfftn, complex_normal(3, 4), variant="default s, even", complex=True)
+spec("fft.irfftn", lambda x: np.fft.irfftn(x, s=(3, 7), axes=(0, 1), norm="ortho"), complex_normal(3, 4),
+     variant="s pad, odd, ortho", complex=True)  # fmt: skip
+spec("fft.irfftn", lambda x: np.fft.irfftn(x, s=(2, 4), axes=(0, 1)), complex_normal(3, 5),
+     variant="s truncate, even", complex=True)  # fmt: skip
+spec("fft.irfftn", lambda x: np.fft.irfftn(x, axes=(-1, -3), norm="forward"), complex_normal(3, 2, 4),
+     variant="negative axes, real along a non-last axis", complex=True)  # fmt: skip
+spec("fft.irfftn", lambda x: np.fft.irfftn(x, axes=(1,), norm="backward"), complex_normal(2, 4, 3),
+     variant="subset, batched", complex=True)  # fmt: skip
+spec("fft.irfftn", lambda x: np.fft.irfftn(x, s=(-1, 5), axes=(2, 0)), complex_normal(3, 2, 4),
+     variant="s and axes, -1 keeps the length", complex=True)  # fmt: skip
+spec("fft.irfftn", lambda x: np.fft.irfftn(np.fft.rfftn(x), s=(3, 5), axes=(0, 1)), normal(3, 5),
+     variant="round trip")  # fmt: skip
+spec("fft.rfft2", np.fft.rfft2, normal(3, 4), complex=True)
+spec("fft.rfft2", lambda x: np.fft.rfft2(x, s=(4, 3), norm="ortho"), normal(2, 3, 5), variant="s, batched, ortho",
+     complex=True)  # fmt: skip
+spec("fft.rfft2", lambda x: np.fft.rfft2(x, axes=(-1, 0), norm="forward"), normal(4, 3), variant="axes",
+     complex=True)  # fmt: skip
+spec("fft.irfft2", np.fft.irfft2, complex_normal(3, 4), complex=True)
+spec("fft.irfft2", lambda x: np.fft.irfft2(x, s=(3, 5), norm="forward"), complex_normal(2, 3, 4),
+     variant="s odd, batched, forward", complex=True)  # fmt: skip
+spec("fft.irfft2", lambda x: np.fft.irfft2(x, s=(2, 6), axes=(1, 0), norm="ortho"), complex_normal(5, 3),
+     variant="s and axes", complex=True)  # fmt: skip
+spec("fft.hfft", np.fft.hfft, complex_normal(4), variant="default n", complex=True)
+spec("fft.hfft", lambda x: np.fft.hfft(x, n=7, axis=0, norm="ortho"), complex_normal(5, 2),
+     variant="odd n, axis, ortho", complex=True)  # fmt: skip
+spec("fft.hfft", lambda x: np.fft.hfft(x, n=4, norm="forward"), complex_normal(2, 6), variant="truncate, batched",
+     complex=True)  # fmt: skip
+spec("fft.hfft", lambda x: np.fft.hfft(x, n=10, axis=-2, norm="backward"), normal(3, 2), variant="real input, pad",
+     complex=True)  # fmt: skip
+spec("fft.ihfft", np.fft.ihfft, normal(6), variant="even", complex=True)
+spec("fft.ihfft", lambda x: np.fft.ihfft(x, n=7, axis=0, norm="ortho"), normal(5, 2), variant="n pad, odd, axis",
+     complex=True)  # fmt: skip
+spec("fft.ihfft", lambda x: np.fft.ihfft(x, n=3, norm="forward"), normal(2, 6), variant="truncate, batched",
+     complex=True)  # fmt: skip
+spec("fft.ihfft", lambda x: np.fft.ihfft(x, axis=-2, norm="backward"), normal(5, 3), variant="negative axis",
+     complex=True)  # fmt: skip
+spec("fft.ihfft", lambda x: np.fft.hfft(np.fft.ihfft(x), n=5), normal(5), variant="round trip")
 
 # ---------------------------------------------------------------- scipy.special and scipy.stats
 spec("scipy.special.logsumexp", sp.logsumexp, normal(3, 4))

@@ -3,6 +3,10 @@ or is in the explicit non-differentiable list, whose entries are tested here too
 
 from __future__ import annotations
 
+import builtins
+import pathlib
+import re
+
 import numpy
 import pytest
 
@@ -171,6 +175,85 @@ def test_types_constructors_and_settings_are_numpys_own(name: str) -> None:
 
 
 def test_constructors_refuse_traced_arguments_loudly() -> None:
-    # linspace and friends are not differentiable: a traced endpoint is an error, not a silent constant.
-    with pytest.raises(TypeError):
-        cr.grad(lambda stop: np.linspace(0.0, stop, 5).sum())(1.0)
+    # arange is not differentiable: a traced bound is an error, not a silent constant.
+    with pytest.raises(TypeError, match="silently drop its derivative"):
+        cr.grad(lambda stop: np.arange(0.0, stop, 0.5).sum())(3.0)
+
+
+# ---------------------------------------------------------------- docs/numpy.md "What still has no rule"
+DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "numpy.md"
+NO_RULE_MODULES = {"": np, "linalg.": np.linalg, "fft.": np.fft}
+
+
+def no_rule_table() -> dict[str, tuple[str, str]]:
+    """The doc's table: name -> (error type, the start of its message)."""
+    text = DOC.read_text()
+    section = text.split("## What still has no rule", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (`[^`]+`|any other NumPy name) \| `(\w+)`: (.+?) \|$", section, flags=re.MULTILINE)
+    return {name.strip("`"): (error, message) for name, error, message in rows}
+
+
+def names_without_a_rule() -> set[str]:
+    """Generated from the code: every NOT_DIFFERENTIABLE_YET name that the installed NumPy has."""
+    found = set()
+    for prefix, module in NO_RULE_MODULES.items():
+        numpy_module = {"": numpy, "linalg.": numpy.linalg, "fft.": numpy.fft}[prefix]
+        found |= {prefix + name for name in module.NOT_DIFFERENTIABLE_YET if hasattr(numpy_module, name)}
+    return found
+
+
+def test_doc_lists_exactly_the_names_without_a_rule() -> None:
+    listed = set(no_rule_table()) - {"random.*", "any other NumPy name"}
+    assert listed == names_without_a_rule(), (
+        f"docs/numpy.md 'What still has no rule' is stale: missing {sorted(names_without_a_rule() - listed)}, "
+        f"no longer without a rule {sorted(listed - names_without_a_rule())}"
+    )
+
+
+_TALL = numpy.eye(4)[:, :2]
+NO_RULE_CALLS = {  # one typical call per name, on a traced 4-vector x
+    "unique": np.unique, "nanquantile": lambda x: np.nanquantile(x, 0.5),
+    "nanpercentile": lambda x: np.nanpercentile(x, 50.0), "nancumsum": np.nancumsum, "nancumprod": np.nancumprod,
+    "insert": lambda x: np.insert(x, 1, 0.0), "histogram": lambda x: np.histogram(x, bins=3),
+    "lexsort": lambda x: np.lexsort([x]), "resize": lambda x: np.resize(x, 6), "block": lambda x: np.block([x, x]),
+    "polyfit": lambda x: np.polyfit(VECTOR, x, 1), "ediff1d": np.ediff1d,
+    "compress": lambda x: np.compress([True, False, True, True], x), "extract": lambda x: np.extract(VECTOR > 0, x),
+    "choose": lambda x: np.choose([0, 1, 0, 1], [x, 2.0 * x]), "put": lambda x: np.put(x, [0], 1.0),
+    "put_along_axis": lambda x: np.put_along_axis(x, numpy.array([0]), 1.0, axis=0),
+    "place": lambda x: np.place(x, VECTOR > 0, 1.0), "ndenumerate": np.ndenumerate,
+    "nextafter": lambda x: np.nextafter(x, 1.0), "unwrap": np.unwrap, "histogram2d": lambda x: np.histogram2d(x, x),
+    "histogramdd": lambda x: np.histogramdd(np.reshape(x, (4, 1))),
+    "bincount": lambda x: np.bincount(numpy.array([0, 1, 1, 2]), weights=x),
+    "linalg.lstsq": lambda x: np.linalg.lstsq(_TALL, x),
+    "linalg.tensorinv": lambda x: np.linalg.tensorinv(np.diag(x)),
+    "linalg.tensorsolve": lambda x: np.linalg.tensorsolve(np.diag(x), VECTOR),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(names_without_a_rule()))
+def test_each_name_without_a_rule_raises_its_documented_error_when_traced(name: str) -> None:
+    error, message = no_rule_table()[name]
+    assert name in NO_RULE_CALLS, f"add a sample call for {name} to NO_RULE_CALLS"
+    call = NO_RULE_CALLS[name]
+    prefix, _, short = name.rpartition(".")
+    ours = getattr(NO_RULE_MODULES[prefix + "." if prefix else ""], short)
+    assert ours.numpy_function is getattr(numpy.linalg if prefix == "linalg" else numpy.fft if prefix else numpy, short)
+    # reverse mode, forward mode, and nested: never a number
+    for transform in (cr.grad, lambda f: lambda x: cr.jvp(f, (x,), (numpy.ones(4),))[1], lambda f: cr.grad(cr.grad(f))):
+        with pytest.raises(getattr(builtins, error), match=re.escape(message)):
+            transform(lambda x: numpy.sum(numpy.asarray(call(x), dtype=float)))(VECTOR.copy())
+
+
+def test_random_and_unknown_names_raise_their_documented_errors() -> None:
+    table = no_rule_table()
+    error, message = table["random.*"]
+    for call in (lambda x: np.random.normal(x), lambda x: np.random.default_rng(0).normal(loc=x)):
+        with pytest.raises(getattr(builtins, error), match=re.escape(message)):
+            cr.grad(lambda x, call=call: np.sum(call(x)))(VECTOR)
+    error, message = table["any other NumPy name"]
+    exposed = set(dir(np)) | names_without_a_rule()
+    missing = [n for n in dir(numpy) if not n.startswith("_") and callable(getattr(numpy, n)) and n not in exposed]
+    assert missing, "every NumPy function is exposed: drop the 'any other NumPy name' row"
+    for name in missing[:5]:
+        with pytest.raises(getattr(builtins, error), match=re.escape(message.replace("NAME", name))):
+            getattr(np, name)

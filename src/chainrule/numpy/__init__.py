@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as _np
 
-from . import _methods, fft, linalg, random  # noqa: F401  (_methods installs x.var(), x.cumsum(), ...)
+from . import _methods, _shape, fft, linalg, random  # noqa: F401  (_methods installs x.var(), x.cumsum(), ...)
 from ._construct import (
     arange,
     array,
@@ -155,6 +155,7 @@ from ._elementwise import (
     rad2deg,
     radians,
     real,
+    real_if_close,
     reciprocal,
     remainder,
     right_shift,
@@ -215,6 +216,7 @@ from ._reductions import (
     diff,
     digitize,
     flatnonzero,
+    gradient,
     max,
     mean,
     median,
@@ -274,6 +276,7 @@ from ._shape import (
     repeat,
     reshape,
     roll,
+    rollaxis,
     rot90,
     shape,
     size,
@@ -291,6 +294,11 @@ from ._shape import (
     vsplit,
     vstack,
 )  # fmt: skip
+
+if hasattr(_shape, "row_stack"):  # only where the installed NumPy still has it (deprecated in NumPy 2.0)
+    row_stack = _shape.row_stack
+
+__version__ = _np.__version__  # code written for NumPy reads np.__version__; this is the NumPy underneath
 
 # Types, dtypes and constants: NumPy's own (use x.astype(np.float32) to cast a traced value).
 ndarray, dtype, generic, number, inexact, floating, complexfloating = (
@@ -335,7 +343,7 @@ NON_DIFFERENTIABLE["broadcast_shapes"] = "computes a shape from shapes"
 
 NOT_DIFFERENTIABLE_YET = (
     "unique", "nanquantile", "nanpercentile", "nancumsum", "nancumprod", "insert", "histogram", "lexsort", "resize",
-    "block", "polyfit", "gradient", "ediff1d", "compress", "extract", "choose", "put", "put_along_axis", "place",
+    "block", "polyfit", "ediff1d", "compress", "extract", "choose", "put", "put_along_axis", "place",
     "ndenumerate", "nextafter", "unwrap", "histogram2d", "histogramdd", "bincount",
 )  # fmt: skip
 """NumPy functions with no derivative rule yet: NumPy's result on plain arrays, an error on traced ones."""
@@ -349,6 +357,12 @@ def __getattr__(name: str) -> Any:
             f"chainrule.numpy has no {name!r}: NumPy's {name} is not differentiable in chainrule yet. "
             f"Use numpy.{name} on constant values (cr.concrete(x)), or build it from chainrule.numpy functions"
         )
+    # A name NumPy removed (np.float_, np.row_stack in later releases) gets NumPy's own message,
+    # which says what replaces it.
+    try:
+        getattr(_np, name)
+    except AttributeError as error:
+        raise AttributeError(str(error).replace("module 'numpy'", "module 'chainrule.numpy'")) from None
     raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}")
 
 

@@ -34,7 +34,13 @@ def cast(x: Any, dtype: Any) -> Any:
     """``x`` as ``dtype``: differentiably for traced values, with x's own module (NumPy, CuPy) otherwise."""
     if dtype is None:
         return x
-    return R.astype(x, dtype=np.dtype(dtype)) if is_traced(x) else namespace(x).asarray(x, dtype=dtype)
+    dtype = np.dtype(dtype)
+    if is_traced(x) and dtype.kind not in "fc":
+        # An integer or boolean result is piecewise constant in x: its derivative is zero (as in
+        # HIPS autograd and JAX), so it is a plain constant; a traced int tangent would be a wrong number.
+        value = concrete(x)
+        return namespace(value).asarray(value, dtype=dtype)
+    return R.astype(x, dtype=dtype) if is_traced(x) else namespace(x).asarray(x, dtype=dtype)
 
 
 def _ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:
@@ -197,6 +203,18 @@ def real(val: Any) -> Any:
 def imag(val: Any) -> Any:
     """The imaginary part; under JAX's convention its VJP is -i g."""
     return U.imag(as_traceable(val))
+
+
+@traced_or(np.real_if_close)
+def real_if_close(a: Any, tol: float = 100) -> Any:
+    """The real part when every imaginary part is within ``tol`` machine epsilons of 0, else ``a`` itself."""
+    x = as_traceable(a)
+    value = concrete(x)
+    if not np.iscomplexobj(value):
+        return x
+    if tol > 1:
+        tol = np.finfo(value.dtype).eps * tol
+    return R.real(x) if np.all(np.absolute(value.imag) < tol) else x
 
 
 @traced_or(np.angle)

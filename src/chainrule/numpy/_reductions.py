@@ -11,13 +11,14 @@ import builtins
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import rules as R
 from ..backend import namespace
 from ..rules import np_reduce as NR
 from ..rules import np_ufuncs as U
 from ..rules.reduce import normalize_axes
-from ..tracer import concrete
+from ..tracer import concrete, is_traced
 from ._construct import as_array, as_array_like
 from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import cast
@@ -416,3 +417,112 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
 def _diagonal_of(c: Any) -> Any:
     n = c.shape[-1]
     return R.getitem(c, index=(np.arange(n), np.arange(n)))
+
+
+# ---------------------------------------------------------------- numerical gradient: linear in f
+def _spacings(f: Any, varargs: tuple, axes: tuple[int, ...]) -> list:
+    """NumPy's spacing arguments, one per axis: a scalar step, or the differences of 1-D coordinates."""
+    if not varargs:
+        return [1.0] * len(axes)
+    if len(varargs) == 1 and np.ndim(concrete(varargs[0])) == 0:
+        return list(varargs) * len(axes)
+    if len(varargs) != len(axes):
+        raise TypeError("invalid number of arguments")
+    steps = []
+    for axis, distances in zip(axes, varargs):
+        if np.ndim(concrete(distances)) == 0:
+            steps.append(distances)
+            continue
+        distances = as_array(distances)
+        if distances.ndim != 1:
+            raise ValueError("distances must be either scalars or 1d")
+        if distances.shape[0] != f.shape[axis]:
+            raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+        if np.issubdtype(concrete(distances).dtype, np.integer):
+            distances = cast(distances, np.float64)
+        differences = R.subtract(
+            R.getitem(distances, index=slice(1, None)), R.getitem(distances, index=slice(None, -1))
+        )
+        values = concrete(differences)
+        # NumPy's shortcut for evenly spaced constant coordinates; traced ones keep the general
+        # formula, whose derivative in every coordinate is exact (the shortcut's would not be).
+        if not is_traced(differences) and np.all(values == values[0]):
+            differences = differences[0]
+        steps.append(differences)
+    return steps
+
+
+@traced_or(np.gradient)
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """NumPy's finite-difference gradient: linear in ``f`` (and differentiable in traced spacings).
+
+    Central differences inside, one-sided ones (first or second order) at the edges.
+
+    >>> import chainrule as cr
+    >>> import chainrule.numpy as np
+    >>> cr.jacobian(lambda f: np.gradient(f, 0.5))(np.array([1.0, 2.0, 4.0]))
+    array([[-2.,  2.,  0.],
+           [-1.,  0.,  1.],
+           [ 0., -2.,  2.]])
+    """
+    f = as_array(f)
+    axes = tuple(range(f.ndim)) if axis is None else normalize_axis_tuple(axis, f.ndim)  # in the order given
+    steps = _spacings(f, varargs, axes)
+    if edge_order > 2:
+        raise ValueError("'edge_order' greater than 2 not supported")
+    otype = concrete(f).dtype
+    if not np.issubdtype(otype, np.inexact):
+        f, otype = cast(f, np.float64), np.dtype(np.float64)
+    results = []
+    for axis, step in zip(axes, steps):
+        if f.shape[axis] < edge_order + 1:
+            raise ValueError(
+                "Shape of array too small to calculate a numerical gradient, "
+                "at least (edge_order + 1) elements are required."
+            )
+        head = (slice(None),) * axis
+
+        def part(start: int | None, stop: int | None, head: tuple = head) -> Any:
+            return R.getitem(f, index=head + (slice(start, stop),))
+
+        def combine(a: Any, b: Any, c: Any, first: Any, second: Any, third: Any) -> Any:
+            return R.add(R.add(R.multiply(a, first), R.multiply(b, second)), R.multiply(c, third))
+
+        uniform = np.ndim(concrete(step)) == 0
+        if uniform:
+            inner = R.divide(R.subtract(part(2, None), part(None, -2)), R.multiply(2.0, step))
+        else:
+            shape = tuple(-1 if i == axis else 1 for i in range(f.ndim))
+            dx1, dx2 = R.getitem(step, index=slice(None, -1)), R.getitem(step, index=slice(1, None))
+            a = R.divide(R.negative(dx2), R.multiply(dx1, R.add(dx1, dx2)))
+            b = R.divide(R.subtract(dx2, dx1), R.multiply(dx1, dx2))
+            c = R.divide(dx1, R.multiply(dx2, R.add(dx1, dx2)))
+            a, b, c = (R.reshape(v, shape=shape) for v in (a, b, c))
+            inner = combine(a, b, c, part(None, -2), part(1, -1), part(2, None))
+        if edge_order == 1:
+            first_step = step if uniform else R.getitem(step, index=0)
+            last_step = step if uniform else R.getitem(step, index=-1)
+            first = R.divide(R.subtract(part(1, 2), part(0, 1)), first_step)
+            last = R.divide(R.subtract(part(-1, None), part(-2, -1)), last_step)
+        else:
+            if uniform:
+                a, b, c = R.divide(-1.5, step), R.divide(2.0, step), R.divide(-0.5, step)
+            else:
+                dx1, dx2 = R.getitem(step, index=0), R.getitem(step, index=1)
+                total = R.add(dx1, dx2)
+                a = R.divide(R.negative(R.add(R.multiply(2.0, dx1), dx2)), R.multiply(dx1, total))
+                b = R.divide(total, R.multiply(dx1, dx2))
+                c = R.divide(R.negative(dx1), R.multiply(dx2, total))
+            first = combine(a, b, c, part(0, 1), part(1, 2), part(2, 3))
+            if uniform:
+                a, b, c = R.divide(0.5, step), R.divide(-2.0, step), R.divide(1.5, step)
+            else:
+                dx1, dx2 = R.getitem(step, index=-2), R.getitem(step, index=-1)
+                total = R.add(dx1, dx2)
+                a = R.divide(dx2, R.multiply(dx1, total))
+                b = R.divide(R.negative(total), R.multiply(dx1, dx2))
+                c = R.divide(R.add(R.multiply(2.0, dx2), dx1), R.multiply(dx2, total))
+            last = combine(a, b, c, part(-3, -2), part(-2, -1), part(-1, None))
+        out = R.concatenate(first, inner, last, axis=axis)
+        results.append(out if concrete(out).dtype == otype else cast(out, otype))
+    return results[0] if len(results) == 1 else tuple(results)

@@ -9,9 +9,11 @@ concrete values (the permutation of ``sort``, the positions of ``pad``).
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from .. import rules as R
 from ..backend import namespace
@@ -92,6 +94,24 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     for dest, src in sorted(zip(destination, source)):
         order.insert(dest, src)
     return R.transpose(x, axes=tuple(order))
+
+
+@traced_or(np.rollaxis)
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """NumPy's older ``moveaxis``: ``axis`` rolled back until it lies before position ``start``."""
+    x = as_array(a)
+    n = x.ndim
+    axis = normalize_axis_index(axis, n)
+    start = start + n if start < 0 else start
+    if not 0 <= start < n + 1:
+        raise np.exceptions.AxisError(f"'start' arg requires {-n} <= start < {n + 1}, but {start} was passed in")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return x
+    axes = [i for i in range(n) if i != axis]
+    axes.insert(start, axis)
+    return R.transpose(x, axes=tuple(axes))
 
 
 @traced_or(np.squeeze)
@@ -271,6 +291,15 @@ def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
 def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
     """Arrays joined row-wise (1-D inputs become rows)."""
     return cast(R.concatenate(*[atleast_2d.__wrapped__(a) for a in tup], axis=0), dtype)
+
+
+if hasattr(np, "row_stack"):  # deprecated in NumPy 2.0; where NumPy drops it, chainrule.numpy does too
+
+    @traced_or(np.row_stack)
+    def row_stack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+        """NumPy's deprecated alias of ``vstack`` (with NumPy's DeprecationWarning)."""
+        warnings.warn("`row_stack` alias is deprecated. Use `np.vstack` directly.", DeprecationWarning, stacklevel=4)
+        return vstack.__wrapped__(tup, dtype=dtype, casting=casting)
 
 
 @traced_or(np.dstack)

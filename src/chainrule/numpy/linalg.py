@@ -1,16 +1,16 @@
 """``chainrule.numpy.linalg``: NumPy's linear algebra with exact derivatives.
 
-Matrices are the last two axes (leading axes are a batch). ``eigh`` and
-``cholesky`` read one triangle, exactly as NumPy does, so their derivatives are
-those of the function NumPy computes (for a symmetric input, the usual
-symmetric formulas). Decompositions with a sign or phase choice (eigenvectors,
-singular vectors, QR) follow LAPACK's choice, which is locally constant for
-real inputs with distinct eigen/singular values; at repeated values those
-derivatives do not exist (and come out infinite). Not differentiable yet
-(clear errors): complex ``eigh``/``cholesky``/``qr`` and complex singular
-vectors, ``svd(hermitian=True)`` vectors, ``qr(mode='raw')``; plain inputs pass
-through to NumPy for every function.
-"""
+Matrices are the last two axes (leading axes are a batch). ``eigh``/``eigvalsh``
+(``UPLO``) and ``cholesky`` (``upper``) read one triangle, exactly as NumPy does,
+so their derivatives are those of the function NumPy computes (for a symmetric
+input, the usual symmetric formulas). Decompositions with a sign or phase
+choice (eigenvectors, singular vectors, QR) follow LAPACK's choice, which is
+locally constant for real inputs with distinct eigen/singular values; at
+repeated values those derivatives do not exist (and come out infinite).
+Complex ``eigh`` and ``svd`` vectors follow JAX's gauge (their phases are free:
+differentiate functions that do not depend on them). Not differentiable yet
+(clear errors): complex ``cholesky``/``qr``, ``svd(hermitian=True)`` vectors,
+``qr(mode='raw')``; plain inputs pass through to NumPy for every function."""
 
 from __future__ import annotations
 
@@ -90,13 +90,27 @@ def _square_matrix(name: str, a: Any) -> Any:
 
 
 def _symmetric_from(a: Any, lower: bool) -> Any:
-    """The symmetric matrix NumPy reads from one triangle of ``a`` (the other is ignored)."""
+    """The symmetric (Hermitian) matrix NumPy reads from one triangle of ``a`` (the other is ignored).
+
+    For complex ``a`` LAPACK also ignores the imaginary part of the diagonal.
+    """
     n, xp = a.shape[-1], namespace(a)  # masks beside a's values: NumPy or CuPy
     strict = xp.tri(n, n, -1, dtype=bool)
     if not lower:
         strict = strict.T
+    off_diagonal = R.where(strict, a, 0)
+    if L.is_complex(a):
+        diagonal = R.where(xp.eye(n, dtype=bool), R.real(a), 0)
+        return R.add(R.add(off_diagonal, diagonal), L.adjoint(off_diagonal))
     triangle = R.where(strict | xp.eye(n, dtype=bool), a, 0)
-    return R.add(triangle, L.matrix_transpose(R.where(strict, a, 0)))
+    return R.add(triangle, L.matrix_transpose(off_diagonal))
+
+
+def _uplo(name: str, uplo: Any) -> str:
+    """NumPy's triangle names, either case: 'L' or 'U'."""
+    if not isinstance(uplo, str) or uplo.upper() not in ("L", "U"):
+        raise ValueError(f"linalg.{name}: UPLO argument must be 'L' or 'U' (either case), got {uplo!r}")
+    return uplo.upper()
 
 
 # ---------------------------------------------------------------- inverse, solve, determinants
@@ -178,19 +192,28 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
 
 @traced_or(_named(np.linalg.eigh, EighResult))
 def eigh(a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803  (NumPy's name)
-    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix read from one triangle."""
+    """Eigenvalues (ascending) and eigenvectors of a symmetric (Hermitian) matrix read from one triangle.
+
+    Complex eigenvectors have a free phase each (JAX's convention fixes Im(v_i^H dv_i) = 0), so only
+    functions of them that do not depend on it (|v|^2, v v^H, ...) have a derivative.
+
+    >>> import chainrule as cr, chainrule.numpy as np
+    >>> a = np.array([[2.0, 9.0], [1.0, 2.0]])  # UPLO="U" reads the 9: eigenvalues 2 -+ 9
+    >>> round(float(cr.grad(lambda a: np.linalg.eigh(a, UPLO="U").eigenvalues[1])(a)[0, 1]), 12)
+    1.0
+    """
     a = _square_matrix("eigh", a)
-    L.require_real("eigh", a)
-    symmetric = _symmetric_from(a, lower=UPLO.upper() == "L")
-    return EighResult(L.eigh_values(symmetric), L.eigh_vectors(symmetric))
+    uplo = _uplo("eigh", UPLO)
+    hermitian = _symmetric_from(a, lower=uplo == "L")
+    return EighResult(L.eigh_values(hermitian, uplo=uplo), L.eigh_vectors(hermitian, uplo=uplo))
 
 
 @traced_or(np.linalg.eigvalsh)
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803
-    """Eigenvalues (ascending) of a symmetric matrix read from one triangle."""
+    """Eigenvalues (ascending) of a symmetric (Hermitian) matrix read from one triangle."""
     a = _square_matrix("eigvalsh", a)
-    L.require_real("eigvalsh", a)
-    return L.eigh_values(_symmetric_from(a, lower=UPLO.upper() == "L"))
+    uplo = _uplo("eigvalsh", UPLO)
+    return L.eigh_values(_symmetric_from(a, lower=uplo == "L"), uplo=uplo)
 
 
 @traced_or(_named(np.linalg.eig, EigResult))
@@ -210,6 +233,9 @@ def eigvals(a: Any) -> Any:
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
     """Singular value decomposition; distinct nonzero singular values for the vectors' derivatives.
 
+    Complex u_i and v_i share a free phase (JAX's convention puts its change in U), so only functions
+    that do not depend on it (U diag(s) V^H, u_i v_i^H, |U|^2, ...) have a derivative.
+
     With ``full_matrices=True`` the columns beyond min(m, n) are not unique: their tangent is NaN
     and a gradient reaching them is an error.
     """
@@ -222,7 +248,6 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
             "linalg.svd(hermitian=True) vectors are not differentiable yet (their signs follow eigh); "
             "use hermitian=False"
         )
-    L.require_real("svd", a)
     left, right_h = L.svd_u(a), L.svd_vh(a)
     m, n = a.shape[-2:]
     if full_matrices and m > n:

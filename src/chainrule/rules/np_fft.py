@@ -6,7 +6,10 @@ with the same normalisation, and likewise for ``ifftn``. ``rfft`` keeps the
 first n//2+1 rows of the DFT; ``irfft`` reads only the real part of the DC
 (and, for even n, Nyquist) terms and counts every other term twice.
 Padding and truncation (``n=``, ``s=``) happen before these primitives, in
-``chainrule.numpy.fft``, so here the lengths always match the input.
+``chainrule.numpy.fft``, so here the lengths always match the input. The N-D
+real and Hermitian transforms are compositions of these four there (``rfftn``
+is ``rfft`` then ``fftn``; ``irfftn`` is ``ifftn`` then ``irfft``; ``hfft`` and
+``ihfft`` conjugate around ``irfft``/``rfft``), so they need no rule of their own.
 """
 
 from __future__ import annotations

@@ -41,13 +41,18 @@ def matrix_transpose(x: Any) -> Any:
     return transpose(x, axes=axes)
 
 
-def _is_complex(x: Any) -> bool:
+def is_complex(x: Any) -> bool:
+    """Whether ``x`` (plain or traced) holds complex numbers."""
     return np.iscomplexobj(concrete(x))
 
 
-def _adjoint(x: Any) -> Any:
+def adjoint(x: Any) -> Any:
     """Conjugate transpose (plain transpose for real matrices)."""
-    return conjugate(matrix_transpose(x)) if _is_complex(x) else matrix_transpose(x)
+    return conjugate(matrix_transpose(x)) if is_complex(x) else matrix_transpose(x)
+
+
+def _conjugate_if_complex(x: Any) -> Any:
+    return conjugate(x) if is_complex(x) else x
 
 
 def _diagonal(x: Any) -> Any:
@@ -88,7 +93,7 @@ def _off_diagonal_reciprocal(differences: Any) -> Any:
 
 
 def require_real(name: str, x: Any) -> None:
-    if _is_complex(x):
+    if is_complex(x):
         raise NotImplementedError(
             f"linalg.{name} of a complex matrix (shape {x.shape}, dtype {x.dtype}) is not differentiable "
             f"yet in chainrule; its phase convention is not fixed. Differentiate real inputs, or use "
@@ -239,7 +244,7 @@ def _logabsdet_impl(a: Any) -> Any:
 
 def _logabsdet_jvp(t: Any, out: Any, a: Any) -> Any:
     change = _trace(solve(a, t))
-    return real(change) if _is_complex(change) else change
+    return real(change) if is_complex(change) else change
 
 
 logabsdet = defrule(
@@ -275,41 +280,58 @@ cholesky = defrule(
 )  # fmt: skip
 
 
-# ---------------------------------------------------------------- symmetric eigenproblem
-def _eigh_values_impl(a: Any) -> Any:
-    return np.linalg.eigh(a)[0]
+# ---------------------------------------------------------------- symmetric / Hermitian eigenproblem
+# ``uplo`` is the triangle LAPACK reads. The input is already the symmetric (Hermitian) matrix built
+# from that triangle, so either would give its eigenvalues; but the eigenvector signs (phases) LAPACK
+# returns differ between its lower and upper routines, and the derivative must be that of the very
+# vectors the forward pass handed out, so every call here passes the caller's ``uplo`` on.
+def _eigh_values_impl(a: Any, uplo: str = "L") -> Any:
+    return np.linalg.eigh(a, UPLO=uplo)[0]
 
 
-def _eigh_vectors_impl(a: Any) -> Any:
-    return np.linalg.eigh(a)[1]
+def _eigh_vectors_impl(a: Any, uplo: str = "L") -> Any:
+    return np.linalg.eigh(a, UPLO=uplo)[1]
 
 
-def _eigh_gaps(a: Any) -> Any:
-    w = eigh_values(a)
+def _eigh_gaps(a: Any, uplo: str) -> Any:
+    w = eigh_values(a, uplo=uplo)
     return _off_diagonal_reciprocal(subtract(expand_dims(w, axis=-2), expand_dims(w, axis=-1)))
 
 
+def _eigh_values_jvp(t: Any, out: Any, a: Any, uplo: str = "L") -> Any:
+    vectors = eigh_vectors(a, uplo=uplo)
+    change = sum(multiply(_conjugate_if_complex(vectors), matmul(t, vectors)), axis=-2)  # diag(V^H dA V)
+    return real(change) if is_complex(change) else change
+
+
+def _eigh_values_vjp(g: Any, out: Any, a: Any, uplo: str = "L") -> Any:
+    # The transpose of dA -> Re diag(V^H dA V) under JAX's pairing: conj(V diag(g) V^H).
+    vectors = eigh_vectors(a, uplo=uplo)
+    return _conjugate_if_complex(matmul(multiply(vectors, expand_dims(g, axis=-2)), adjoint(vectors)))
+
+
 eigh_values = defrule(
-    "eigh_values", _eigh_values_impl,
-    vjp=lambda g, out, a: matmul(multiply(eigh_vectors(a), expand_dims(g, axis=-2)), matrix_transpose(eigh_vectors(a))),
-    jvp=lambda t, out, a: sum(multiply(eigh_vectors(a), matmul(t, eigh_vectors(a))), axis=-2),
-    latex=r"d\lambda_i = v_i^\top dA\, v_i",
+    "eigh_values", _eigh_values_impl, vjp=_eigh_values_vjp, jvp=_eigh_values_jvp,
+    latex=r"d\lambda_i = v_i^H dA\, v_i",
 )  # fmt: skip
 
 
-def _eigh_vectors_jvp(t: Any, out: Any, a: Any) -> Any:
-    projected = matmul(matrix_transpose(out), matmul(t, out))
-    return matmul(out, multiply(_eigh_gaps(a), projected))
+def _eigh_vectors_jvp(t: Any, out: Any, a: Any, uplo: str = "L") -> Any:
+    # JAX's eigh_jvp_rule: for complex vectors, the gauge with Im(v_i^H dv_i) = 0 (each vector's
+    # phase is free, so only phase-invariant functions of them have a derivative).
+    projected = matmul(adjoint(out), matmul(t, out))
+    return matmul(out, multiply(_eigh_gaps(a, uplo), projected))
 
 
-def _eigh_vectors_vjp(g: Any, out: Any, a: Any) -> Any:
-    inner = multiply(_eigh_gaps(a), matmul(matrix_transpose(out), g))
-    return matmul(out, matmul(inner, matrix_transpose(out)))
+def _eigh_vectors_vjp(g: Any, out: Any, a: Any, uplo: str = "L") -> Any:
+    # The plain transpose of the complex-linear JVP: conj(V) (F o V^T G) V^T.
+    inner = multiply(_eigh_gaps(a, uplo), matmul(matrix_transpose(out), g))
+    return matmul(_conjugate_if_complex(out), matmul(inner, matrix_transpose(out)))
 
 
 eigh_vectors = defrule(
     "eigh_vectors", _eigh_vectors_impl, vjp=_eigh_vectors_vjp, jvp=_eigh_vectors_jvp,
-    latex=r"dV = V\,(F \circ V^\top dA\, V),\quad F_{ij} = \frac{1}{\lambda_j - \lambda_i}\ (i \ne j),\ F_{ii} = 0",
+    latex=r"dV = V\,(F \circ V^H dA\, V),\quad F_{ij} = \frac{1}{\lambda_j - \lambda_i}\ (i \ne j),\ F_{ii} = 0",
 )  # fmt: skip
 
 
@@ -320,6 +342,10 @@ def _eig_values_impl(a: Any) -> Any:
 
 def _eig_vectors_impl(a: Any) -> Any:
     return np.linalg.eig(a)[1]
+
+
+# Real or complex by the spectrum: a jit replay checks the dtype it gets.
+_eig_values_impl.value_shaped = _eig_vectors_impl.value_shaped = True
 
 
 def _eig_values_vjp(g: Any, out: Any, a: Any) -> Any:
@@ -341,7 +367,7 @@ def _eig_vectors_jvp(t: Any, out: Any, a: Any) -> Any:
     # NumPy's eigenvectors have unit length: remove the change along each vector ...
     along = real(sum(multiply(conjugate(out), change), axis=-2, keepdims=True))
     change = subtract(change, multiply(out, along))
-    if _is_complex(out):
+    if is_complex(out):
         # ... and (LAPACK) a real largest component: remove the change of its phase.
         n = out.shape[-1]
         largest = np.argmax(np.abs(concrete(out)), axis=-2)[..., None, :]
@@ -375,13 +401,13 @@ def _svd_vh_impl(a: Any) -> Any:
 def _svd_values_vjp(g: Any, out: Any, a: Any) -> Any:
     left, right_h = svd_u(a), svd_vh(a)
     gradient = matmul(multiply(left, expand_dims(g, axis=-2)), right_h)  # U diag(g) V^H
-    return conjugate(gradient) if _is_complex(a) else gradient
+    return conjugate(gradient) if is_complex(a) else gradient
 
 
 def _svd_values_jvp(t: Any, out: Any, a: Any) -> Any:
-    left, right = svd_u(a), _adjoint(svd_vh(a))
-    change = sum(multiply(conjugate(left) if _is_complex(a) else left, matmul(t, right)), axis=-2)
-    return real(change) if _is_complex(change) else change
+    left, right = svd_u(a), adjoint(svd_vh(a))
+    change = sum(multiply(conjugate(left) if is_complex(a) else left, matmul(t, right)), axis=-2)
+    return real(change) if is_complex(change) else change
 
 
 svd_values = defrule(
@@ -391,22 +417,26 @@ svd_values = defrule(
 
 
 def _svd_vectors_jvp(t: Any, a: Any) -> tuple[Any, Any]:
-    """(dU, dV) of the reduced SVD of a real matrix (Townsend 2016; JAX's svd_jvp_rule)."""
-    require_real("svd", a)
-    left, values, right = svd_u(a), svd_values(a), matrix_transpose(svd_vh(a))
+    """(dU, dV) of the reduced SVD (Townsend 2016; JAX's svd_jvp_rule, its gauge for complex input)."""
+    left, values, right = svd_u(a), svd_values(a), adjoint(svd_vh(a))
     row, col = expand_dims(values, axis=-2), expand_dims(values, axis=-1)
     gaps = _off_diagonal_reciprocal(multiply(add(row, col), subtract(row, col)))  # 1 / (s_j^2 - s_i^2)
-    projected = matmul(matrix_transpose(left), matmul(t, right))
+    projected = matmul(adjoint(left), matmul(t, right))  # U^H dA V
     scaled_right, scaled_left = multiply(projected, row), multiply(col, projected)
-    d_left = matmul(left, multiply(gaps, add(scaled_right, matrix_transpose(scaled_right))))
-    d_right = matmul(right, multiply(gaps, add(scaled_left, matrix_transpose(scaled_left))))
+    d_left = matmul(left, multiply(gaps, add(scaled_right, adjoint(scaled_right))))
+    d_right = matmul(right, multiply(gaps, add(scaled_left, adjoint(scaled_left))))
+    if is_complex(projected):
+        # u_i and v_i share one free phase: the change i Im(u_i^H dA v_i) / s_i of that phase goes
+        # to U (JAX's choice), so U S V^H moves exactly as A does.
+        diagonal = _diagonal(projected)
+        d_left = add(d_left, multiply(left, expand_dims(divide(subtract(diagonal, real(diagonal)), values), axis=-2)))
     m, n = a.shape[-2:]
     if m > n:  # the part of dA V outside span(U)
         moved = matmul(t, right)
-        d_left = add(d_left, divide(subtract(moved, matmul(left, matmul(matrix_transpose(left), moved))), row))
+        d_left = add(d_left, divide(subtract(moved, matmul(left, matmul(adjoint(left), moved))), row))
     if n > m:
-        moved = matmul(matrix_transpose(t), left)
-        d_right = add(d_right, divide(subtract(moved, matmul(right, matmul(matrix_transpose(right), moved))), row))
+        moved = matmul(adjoint(t), left)
+        d_right = add(d_right, divide(subtract(moved, matmul(right, matmul(adjoint(right), moved))), row))
     return d_left, d_right
 
 
@@ -414,13 +444,14 @@ svd_u = defrule(
     "svd_u", _svd_u_impl,
     vjp=lambda g, out, a: _transpose_of(lambda t: _svd_vectors_jvp(t, a)[0], a, g),
     jvp=lambda t, out, a: _svd_vectors_jvp(t, a)[0],
-    latex=r"dU = U\big(F \circ [U^\top dA\, V S + S V^\top dA^\top U]\big) + (I - UU^\top)\, dA\, V S^{-1}",
+    latex=r"dU = U\big(F \circ [U^H dA\, V S + S V^H dA^H U] + i\,\mathrm{Im}(I \circ U^H dA\, V) S^{-1}\big) "
+    r"+ (I - UU^H)\, dA\, V S^{-1}",
 )  # fmt: skip
 svd_vh = defrule(
     "svd_vh", _svd_vh_impl,
-    vjp=lambda g, out, a: _transpose_of(lambda t: matrix_transpose(_svd_vectors_jvp(t, a)[1]), a, g),
-    jvp=lambda t, out, a: matrix_transpose(_svd_vectors_jvp(t, a)[1]),
-    latex=r"dV = V\big(F \circ [S U^\top dA\, V + V^\top dA^\top U S]\big) + (I - VV^\top)\, dA^\top U S^{-1}",
+    vjp=lambda g, out, a: _transpose_of(lambda t: adjoint(_svd_vectors_jvp(t, a)[1]), a, g),
+    jvp=lambda t, out, a: adjoint(_svd_vectors_jvp(t, a)[1]),
+    latex=r"dV = V\big(F \circ [S U^H dA\, V + V^H dA^H U S]\big) + (I - VV^H)\, dA^H U S^{-1}",
 )  # fmt: skip
 
 
@@ -511,7 +542,7 @@ def _pinv_impl(a: Any, **params: Any) -> Any:
 def _pinv_jvp(t: Any, out: Any, a: Any, **params: Any) -> Any:
     # Golub & Pereyra (1973), for a matrix of locally constant rank:
     # dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
-    t_h, out_h = _adjoint(t), _adjoint(out)
+    t_h, out_h = adjoint(t), adjoint(out)
     rows, cols = a.shape[-2], a.shape[-1]
     xp = namespace(a)
     left_residual = subtract(xp.eye(rows), matmul(a, out))
