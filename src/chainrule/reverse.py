@@ -15,9 +15,10 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from .backend import namespace
 from .registry import Box, Primitive
 from .rules import add, astype, broadcast_to, real, reshape, sum
-from .tracer import ArrayMethods, Trace, open_boxes, run_impl
+from .tracer import ArrayMethods, RecordedResiduals, Trace, concrete, open_boxes, replaying_trace, run_impl
 
 _creation_order = itertools.count()
 _NO_PARAMETERS: dict = {}  # an input's (never modified): one dict fewer per input
@@ -84,7 +85,11 @@ class ReverseTrace(Trace):
         values, followed, parents, nested = open_boxes(self, args)
         residuals = None
         if nested:  # outer traces must see the call too: dispatch it again
-            out = prim(*values, **kwargs)
+            recorder = replaying_trace(values) if prim.impl_with_residuals is not None and prim.differentiable else None
+            if recorder is None:
+                out = prim(*values, **kwargs)
+            else:  # only a jit records around us: it may record the fused kernels whole
+                out, residuals = recorder.fused_forward(prim, values, kwargs)
         elif prim.impl_with_residuals is None or not prim.differentiable:
             out = run_impl(prim, prim.impl, values, kwargs, args)
         else:  # plain arrays: keep the forward pass's intermediates for the VJP
@@ -112,6 +117,7 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
     frontier: list[tuple[int, Node]] = []
     inputs: dict[int, Any] = {}  # the inputs' cotangents: they need no ordering, so skip the heap
     for node, cotangent in seeds:
+        cotangent = as_seed(cotangent, node)
         order = node.order
         if order in cotangents:
             cotangents[order] = add(cotangents[order], cotangent)
@@ -127,10 +133,14 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
             inputs[node.order] = add(inputs[node.order], g) if node.order in inputs else g
             continue
         args = node.args
-        if node.residuals is not None and not isinstance(g, Box):  # all at once, from the forward's residuals
-            raws = prim.vjp_from_residuals(
-                g, node.value, *args, residuals=node.residuals, wanted=node.argnums, **node.kwargs
+        residuals = node.residuals
+        if residuals is not None and not isinstance(g, Box) and type(residuals) is not RecordedResiduals:
+            raws = prim.vjp_from_residuals(  # all at once, from the forward's residuals
+                g, node.value, *args, residuals=residuals, wanted=node.argnums, **node.kwargs
             )
+        elif type(residuals) is RecordedResiduals and (not isinstance(g, Box) or g._trace is residuals.trace):
+            kwargs = dict(node.kwargs, residuals=residuals.residuals, wanted=node.argnums)
+            raws = residuals.trace.run(prim, prim.vjp_from_residuals, (g, node.value, *args), kwargs)
         else:
             raws = _partials(node, g)
         for argnum, parent, raw in zip(node.argnums, node.parents, raws):
@@ -151,6 +161,28 @@ def backpropagate(seeds: list[tuple[Node, Any]], observer: Observer | None = Non
                 cotangents[order] = contribution
                 push(frontier, (-order, parent))
     return inputs
+
+
+def as_seed(cotangent: Any, node: Node) -> Any:
+    """``cotangent`` as the cotangent of ``node``'s output: an array of the output's shape.
+
+    Python numbers and integer arrays become arrays of the output's dtype on its
+    device (as ``jvp`` does with tangents), so that every VJP partial receives an
+    array (``g.shape``, ``reshape(g)``) at every nesting depth. Float arrays,
+    NumPy scalars and traced values pass unchanged. A shape that differs from
+    the output's is refused: broadcasting it would silently give another answer.
+    """
+    dtype = getattr(cotangent, "dtype", None)  # the usual seed, a float array, needs no more than this test
+    if (dtype is None or dtype.kind not in "fc") and not isinstance(cotangent, Box):
+        out = concrete(node.value)
+        real_seed = not isinstance(cotangent, complex)  # a complex number keeps its imaginary part
+        cotangent = namespace(out).asarray(cotangent, dtype=out.dtype if real_seed else None)
+    if cotangent.shape != node.value.shape:
+        raise ValueError(
+            f"backward pass: the cotangent (upstream gradient) has shape {cotangent.shape} but the output "
+            f"has shape {node.value.shape}; pass one of the output's shape (e.g. ones_like(output))"
+        )
+    return cotangent
 
 
 def _partials(node: Node, g: Any) -> list:

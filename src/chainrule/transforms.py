@@ -17,6 +17,7 @@ trace of a fresh level, so they nest in any order and combination.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,7 +37,7 @@ Function = Callable[..., Any]
 def _as_differentiable(x: Any, where: str) -> Any:
     """A transform input as an inexact array; integers and strings are refused."""
     if isinstance(x, Box) or type(x) is np.ndarray and x.dtype.kind in "fc":
-        return x
+        return x.as_input() if isinstance(x, Box) and x.watched else x  # (a jit trace's value)
     if isinstance(x, bool) or not isinstance(x, (int, float, complex)) and not hasattr(x, "dtype"):
         try:
             array = np.asarray(x)
@@ -186,15 +187,19 @@ def vjp(fun: Function, *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def _check_scalar_output(out: Any, value: Any) -> None:
-    """grad's output must be a real floating scalar: else a TypeError saying what it was and what to do."""
+    """grad's output must be one real floating number: else a TypeError saying what it was and what to do.
+
+    One element in any shape, (1,) or (1, 1) as well as (), counts (autograd's and
+    ``Tensor.backward()``'s rule): its gradient is that element's.
+    """
     structured = isinstance(out, (tuple, list, dict))
     shape = f"a {type(out).__name__}" if structured else getattr(value, "shape", None)
     shape = np.shape(value) if shape is None else shape
     dtype = getattr(value, "dtype", None)
-    if structured or shape not in ((), (1,)):
+    if structured or math.prod(shape) != 1:
         raise TypeError(
-            f"grad requires a function with a scalar output, but it returned shape {shape}: "
-            f"reduce it (e.g. .sum() or .mean()), or use jacobian / vjp for vector outputs"
+            f"grad requires a function with a scalar output (one element, in any shape), but it returned "
+            f"shape {shape}: reduce it (e.g. .sum() or .mean()), or use jacobian / vjp for vector outputs"
         )
     if dtype is not None and dtype.kind not in "f":
         raise TypeError(
@@ -230,7 +235,7 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
         if not (
             (type(value) is np.ndarray or isinstance(value, np.floating))  # the usual loss: no more tests
             and value.dtype.kind == "f"
-            and value.shape in ((), (1,))
+            and value.size == 1  # a scalar, or one element in any shape: the seed takes that shape
         ):
             _check_scalar_output(out, value)
         grads = backpropagate([(result, _ones_like(value))]) if traced else {}
@@ -244,6 +249,9 @@ def value_and_grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: boo
 
 def grad(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
     """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    An output with exactly one element, of any shape ((1,), (1, 1), a sum with
+    ``keepdims=True``), counts as a scalar: the gradient is that element's.
 
     >>> import chainrule as cr
     >>> float(cr.grad(cr.sigmoid)(0.0))             # sigma'(0) = sigma(0)(1 - sigma(0))
