@@ -154,6 +154,15 @@ class TracedValue(Box):
     def __complex__(self) -> complex:
         return self._trace.escape(self, complex, "complex()")
 
+    def as_input(self) -> TracedValue:
+        """This value as a transform's input: a Python number becomes the array it would (recorded)."""
+        value = self.value
+        if isinstance(value, (np.ndarray, np.generic)):
+            return self
+        if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+            raise TypeError(f"{type(value).__name__} inputs cannot be differentiated: pass floats or arrays of them")
+        return self._trace.call(_float_array if isinstance(value, int) else np.asarray, (self,), {})
+
     def item(self, *args: Any) -> Any:
         return self._trace.escape(self, _method_caller("item", args), ".item()")
 
@@ -190,6 +199,10 @@ class TracedValue(Box):
 
     def _method(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._trace.call(_method_caller(name, ()), (self, *args), kwargs)
+
+
+def _float_array(number: int) -> np.ndarray:
+    return np.asarray(float(number))  # grad(f)(3) means the point 3.0, as without jit
 
 
 def _other_box(x: Any) -> bool:
@@ -309,7 +322,10 @@ class JitTrace(Trace):
         self.inputs += 1
         if isinstance(plain, (np.ndarray, np.generic)):
             return JitBox(self.new_value(plain), self)
-        return self.new_value(plain)  # a Python number: Python's own arithmetic, recorded
+        if isinstance(plain, (int, float, complex)):  # a Python number: traced, with Python's own arithmetic
+            return self.new_value(plain)
+        self.values.append(plain)  # another leaf (a string, None): part of the signature, a constant here
+        return plain
 
     def template(self, x: Any) -> Any:
         """``x`` with this trace's values replaced by slot references (constants kept as they are)."""
@@ -746,9 +762,9 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
 
     The signature is the structure of the arguments, each array's shape and
     dtype, and the values of ``static_argnums`` arguments (which must be
-    hashable) and of Python numbers among the arguments' leaves
-    (so ``fun(x, 3)`` and ``fun(x, 4)`` are two programs; pass arrays for
-    numbers that change on every call). A new signature traces again; the
+    hashable). Python numbers among the arguments' leaves are traced like
+    arrays, keeping Python's arithmetic (an optimizer's step count changes on
+    every call without a new trace). A new signature traces again; the
     ``cache_size`` most recent are kept. Results equal the un-jitted
     function's exactly: the replay makes the same NumPy calls in the same order.
 
@@ -781,10 +797,12 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
                 signature.append((kind, leaf.shape, leaf.dtype))
             elif isinstance(leaf, Box) or _is_foreign_array(leaf):
                 return fun(*args, **kwargs)  # under a transform (or on another device): run as written
-            elif kind in (int, float, bool, complex):
+            elif kind in (int, float, complex):  # traced: changing numbers (a step count) need no new trace
+                signature.append(kind)
+            elif kind in _VALUES:
                 signature.append((kind, leaf))
-            else:
-                signature.append((kind, _hashable(leaf, "an argument's leaf")))
+            else:  # an object (a layer's random stream): this very one, which the record holds on to
+                signature.append((kind, id(leaf), _hashable(leaf, "an argument's leaf")))
         try:
             key = (treedef, _hashable(static, "a static argument"), tuple(signature))
             hash(key)
@@ -822,6 +840,9 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
 
     wrapped.lower = lambda *args, **kwargs: _lowered(fun, numbers, args, kwargs)  # type: ignore[attr-defined]
     return wrapped
+
+
+_VALUES = (str, bytes, type(None), bool, tuple, frozenset)  # leaves whose equal values are interchangeable
 
 
 def _is_foreign_array(x: Any) -> bool:

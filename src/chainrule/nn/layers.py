@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import rules as R
 from ..backend import namespace
+from ..jit import effect as jit_effect
 from ..tracer import concrete
 from . import init as initializers
 from .module import Module, ShapeError
@@ -370,9 +371,11 @@ class Dropout(Module):
         if not self.training or self.rate == 0.0:
             return x
         value = concrete(x)
-        keep = self.stream.generator.random(value.shape, dtype=np.float64) >= self.rate
+        # A fresh draw on every call, also when a jitted training step replays (jit_effect repeats it).
+        keep = jit_effect(self.stream.generator.random, value.shape, dtype=np.float64) >= self.rate
         mask = keep.astype(value.dtype) * value.dtype.type(1.0 / (1.0 - self.rate))
-        return R.multiply(x, namespace(value).asarray(mask))  # on the GPU too, for CuPy values
+        xp = namespace(value)
+        return R.multiply(x, mask if xp is np else xp.asarray(mask))  # on the GPU too, for CuPy values
 
     def config(self) -> dict[str, Any]:
         return {"rate": self.rate}
