@@ -10,8 +10,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# mpi: mpi4py and the MPICH wheel, so that `make test` runs the two-process tests under mpiexec.
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q -e ".[all,test]"
+	$(PY) -m pip install -q -e ".[all,test,mpi]"
 	touch $(STAMP)
 
 demo: $(STAMP)

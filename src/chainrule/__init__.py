@@ -69,7 +69,7 @@ from .tree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tre
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("optim", "nn", "data", "explain", "scipy", "testing")
+_LAZY_SUBMODULES = ("optim", "nn", "data", "explain", "scipy", "testing", "distributed")
 
 
 def __getattr__(name: str) -> object:

@@ -13,6 +13,8 @@ held-out examples.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from typing import Any
 
@@ -61,6 +63,12 @@ def register(subparsers: Any) -> None:
     train.add_argument("--target", default="-1", help="target column (name or index) for .csv files")
     train.add_argument("--out", default=None, help="where to write the checkpoint (.safetensors)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over MPI: launch with `mpiexec -n N chainrule train ... --distributed`; "
+        '--batch-size is per process (needs pip install "chainrule[mpi]")',
+    )
     train.set_defaults(run=run_train)
 
     evaluate_parser = subparsers.add_parser(
@@ -151,9 +159,31 @@ def _fail(command: str, error: Exception) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """Train, report held-out metrics, write the checkpoint."""
     try:
+        if getattr(args, "distributed", False):
+            return _train_distributed(args)
         return _train(args)
     except (ValueError, FileNotFoundError, ImportError, ShapeError, CheckpointError) as error:
         return _fail("train", error)
+
+
+def _train_distributed(args: argparse.Namespace) -> int:
+    """``_train`` on every rank; only rank 0 prints and writes the checkpoint; one rank's error ends them all."""
+    from .. import distributed  # noqa: PLC0415  (optional extra: a missing mpi4py is an ImportError naming it)
+
+    if distributed.size() == 1:
+        return _train(args)
+    silent = open(os.devnull, "w") if distributed.rank() != 0 else None  # closed in finally
+    try:
+        with contextlib.redirect_stdout(silent) if silent else contextlib.nullcontext():
+            return _train(args)
+    except Exception as error:
+        # The other ranks are (or will be) waiting in a collective call: end the whole job, not this rank only.
+        print(f"chainrule train: error on rank {distributed.rank()}: {error}", file=sys.stderr, flush=True)
+        distributed.abort(2)
+        raise  # pragma: no cover - abort does not return
+    finally:
+        if silent:
+            silent.close()
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -182,16 +212,21 @@ def _train(args: argparse.Namespace) -> int:
     loss = _loss(dataset.task, args.label_smoothing if not regression else 0.0)
     print(f"{dataset.name}: {len(parts.train.x)} train / {len(parts.test.x)} test examples; model {args.model}, "
           f"{model.num_parameters():,} parameters")  # fmt: skip
-    optimizer = _optimizer(args, len(parts.train.x))
+    examples = len(parts.train.x)  # per process with --distributed: the schedule counts each rank's steps
+    if getattr(args, "distributed", False):
+        from ..distributed import size  # noqa: PLC0415
+
+        examples = -(-examples // size())
+    optimizer = _optimizer(args, examples)
     history = fit(
         model, (parts.train.x - mean) / scale, y_train, loss=loss, task=dataset.task, optimizer=optimizer,
         epochs=args.epochs, batch_size=args.batch_size, validation_data=validation, patience=args.patience,
-        seed=args.seed, progress=False if args.quiet else None,
+        seed=args.seed, progress=False if args.quiet else None, distributed=getattr(args, "distributed", False),
     )  # fmt: skip
     result = _score(model, parts.test, extra, dataset.task)
     print(f"held-out test ({len(parts.test.x)} examples):")
     _report(result, dataset.task, sys.stdout)
-    if args.out:
+    if args.out and _is_main_rank(args):
         summary = {k: v for k, v in result.items() if k != "confusion_matrix"}
         metadata = {
             "dataset": args.dataset, "task": dataset.task, "model": args.model, "images": args.model == "cnn",
@@ -201,6 +236,15 @@ def _train(args: argparse.Namespace) -> int:
         save(args.out, model, metadata=metadata, extra=extra)
         print(f"saved {args.out}")
     return 0
+
+
+def _is_main_rank(args: argparse.Namespace) -> bool:
+    """Rank 0 writes the checkpoint; the other ranks hold the same weights."""
+    if not getattr(args, "distributed", False):
+        return True
+    from ..distributed import rank  # noqa: PLC0415
+
+    return rank() == 0
 
 
 def _score(model: Module, part: datasets.XY, extra: dict[str, Any], task: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -264,6 +265,7 @@ def fit(
     progress: bool | None = None,
     stream: TextIO | None = None,
     on_epoch_end: Callable[[int, dict[str, float], Module], Any] | None = None,
+    distributed: bool = False,
 ) -> History:
     """Train ``model`` on ``(x, y)`` with mini-batches; returns the per-epoch :class:`History`.
 
@@ -279,6 +281,14 @@ def fit(
       and dropout. Same seeds, same final weights, bit for bit.
     * ``progress``: None shows a rich bar on a terminal and plain lines
       otherwise, False is silent.
+    * ``distributed=True``: data-parallel training over MPI, launched with
+      ``mpiexec -n N`` (see :mod:`chainrule.distributed`). Every rank passes
+      the same whole data set; the weights start from rank 0's, each epoch
+      every rank trains on its share (``batch_size`` examples per rank and
+      step), the gradients are averaged every step, and the metrics are
+      averaged over all ranks. Only rank 0 shows progress; ``on_epoch_end``
+      runs on every rank (write checkpoints when ``distributed.rank() == 0``).
+      N ranks with batch B take the same steps as one process with batch N*B.
     """
     if not isinstance(model, Module):
         raise TypeError(f"fit: model must be a chainrule.nn.Module, got {type(model).__name__}")
@@ -306,6 +316,9 @@ def fit(
         _forward_eval(model, x_val[:2])  # a validation set of the wrong shape fails now, not after an epoch
         validation = (x_val, _prepare_targets(loss, y_val, (len(x_val),) + out_shape[1:], dtype, task))
     opt = _make_optimizer(optimizer, lr)
+    reducer, rank, ranks = None, 0, 1
+    if distributed:
+        reducer, rank, ranks = _start_distributed(model, x, y)
 
     def objective(params: Module, inputs: Any, targets: Any) -> tuple[Any, Any]:
         output = params(inputs)
@@ -316,16 +329,22 @@ def fit(
     state = opt.init(params)
     shuffler = np.random.default_rng(seed)
     history = History()
-    steps = math.ceil(len(x) / batch_size)
-    display = _Progress(epochs, steps, progress, stream or sys.stdout)
+    steps = math.ceil(math.ceil(len(x) / ranks) / batch_size)
+    display = _Progress(epochs, steps, progress if rank == 0 else False, stream or sys.stdout)
     best_loss, best_params, waited = math.inf, None, 0
     try:
         for epoch in range(1, epochs + 1):
             display.start_epoch(epoch)
             started = time.perf_counter()
             total_loss, correct, seen = 0.0, 0, 0
-            for xb, yb in batches(x, y, batch_size, shuffle=True, rng=shuffler):
+            if reducer is None:
+                epoch_batches = batches(x, y, batch_size, shuffle=True, rng=shuffler)
+            else:
+                epoch_batches = _shard_batches(x, y, batch_size, shuffler, rank, ranks)
+            for xb, yb in epoch_batches:
                 (value, output), grads = step_value_and_grad(params, xb, yb)
+                if reducer is not None:
+                    grads = _mean_over_ranks(reducer, grads)
                 params, state = opt.update(params, grads, state)
                 count = len(xb)
                 total_loss += float(concrete(value)) * count
@@ -334,6 +353,8 @@ def fit(
                     correct += _correct(concrete(output), yb)
                 display.step(total_loss / seen)
             elapsed = time.perf_counter() - started
+            if reducer is not None:
+                total_loss, correct, seen, elapsed = _sum_over_ranks(total_loss, correct, seen, elapsed)
             row = {"loss": total_loss / seen}
             if task == "classification":
                 row["accuracy"] = correct / seen
@@ -368,6 +389,53 @@ def fit(
     if best_params is None:
         history.best_epoch = len(history) if history.epochs else None
     return history
+
+
+# ---------------------------------------------------------------- data-parallel training (mpiexec)
+def _start_distributed(model: Module, x: Any, y: Any) -> tuple[Any, int, int]:
+    """Check that every rank passed the same data, copy rank 0's weights everywhere; (reducer, rank, size)."""
+    from .. import distributed  # noqa: PLC0415  (optional extra: mpi4py)
+
+    reducer = distributed.GradientReducer()
+    comm = reducer.comm
+    # A cheap fingerprint of the data: its shapes and a few rows. Ranks that each pass their own part
+    # would otherwise train on a share of a share without any error.
+    rows = np.linspace(0, len(x) - 1, num=min(len(x), 16)).astype(np.int64)
+    fingerprint = (x.shape, y.shape, zlib.crc32(np.ascontiguousarray(x[rows]).tobytes()),
+                   zlib.crc32(np.ascontiguousarray(y[rows]).tobytes()))  # fmt: skip
+    fingerprints = comm.allgather(fingerprint)
+    if any(other != fingerprints[0] for other in fingerprints):
+        differ = next(r for r, other in enumerate(fingerprints) if other != fingerprints[0])
+        raise ValueError(
+            f"fit(distributed=True): every rank must pass the same whole training set (fit gives each rank its "
+            f"share every epoch), but rank {differ} has x of shape {fingerprints[differ][0]} and rank 0 "
+            f"{fingerprints[0][0]}, or different values. Load the same data on every rank"
+        )
+    distributed.broadcast(model)  # into the model's own arrays: every rank starts from rank 0's weights
+    return reducer, comm.Get_rank(), comm.Get_size()
+
+
+def _shard_batches(x: Any, y: Any, batch_size: int, shuffler: Any, rank: int, ranks: int) -> Any:
+    """This rank's batches for one epoch: the shared permutation, dealt to the ranks in turn."""
+    from ..distributed import shard_indices  # noqa: PLC0415
+
+    mine = shard_indices(len(x), shuffler, rank=rank, size=ranks)
+    for start in range(0, len(mine), batch_size):
+        index = mine[start : start + batch_size]
+        yield x[index], y[index]
+
+
+def _mean_over_ranks(reducer: Any, grads: Any) -> Any:
+    leaves, treedef = tree_flatten(grads)
+    return tree_unflatten(treedef, reducer.mean_leaves([concrete(g) for g in leaves]))
+
+
+def _sum_over_ranks(total_loss: float, correct: int, seen: int, elapsed: float) -> tuple[float, int, int, float]:
+    """The epoch's sums over all ranks (so the metrics are the mean over every example), the slowest rank's time."""
+    from .. import distributed  # noqa: PLC0415
+
+    total_loss, correct, seen = distributed.allreduce_sum([total_loss, correct, seen])
+    return float(total_loss), int(correct), int(seen), distributed.allreduce_max(elapsed)
 
 
 def _correct(output: Any, labels: Any) -> int:
