@@ -234,3 +234,31 @@ def test_dropout_draws_fresh_masks_in_a_replayed_step() -> None:
         assert same(loss, eager_loss) and same(replayed, eager)
         losses.append(float(loss))
     assert len(set(losses)) == 4  # fresh masks (and new weights) every step
+
+
+def test_a_replayed_step_still_reports_divergence() -> None:
+    """The optimizer's finiteness check is recorded whole and guarded: a NaN at replay raises as without jit."""
+    opt = optim.sgd(lr=0.1)
+    loss_and_grad = cr.value_and_grad(lambda w, x: np.sum((x @ w) ** 2))
+
+    def step(w: object, state: object, x: object) -> tuple:
+        return opt.update(w, loss_and_grad(w, x)[1], state)
+
+    jitted = cr.jit(step)
+    w, x = numpy.ones(3), numpy.ones((2, 3))
+    new, state = jitted(w, opt.init(w), x)
+    assert same(new, step(w, opt.init(w), x)[0]) and "find_nonfinite" in jitted.lower(w, opt.init(w), x)
+    x[0, 0] = numpy.nan
+    with pytest.raises(optim.DivergenceError, match="NaN"):
+        jitted(w, opt.init(w), x)
+
+
+def test_fit_compiles_its_step_with_the_same_numbers() -> None:
+    rng = numpy.random.default_rng(3)
+    x, y = rng.normal(size=(100, 6)), rng.integers(0, 3, 100)  # 100 = 3 batches of 32 and one of 4
+    results = []
+    for jit in (False, True):
+        model = nn.MLP([6, 12, 3], dropout=0.1, rng=0)
+        history = nn.fit(model, x, y, optimizer=optim.adam(lr=1e-2), epochs=3, progress=False, jit=jit)
+        results.append((model, [row["loss"] for row in history.epochs]))
+    assert same(results[0][0], results[1][0]) and results[0][1] == results[1][1]

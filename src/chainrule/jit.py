@@ -391,14 +391,18 @@ class JitTrace(Trace):
         return result
 
     # -- recording
-    def call(self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, boxed: bool = False) -> Any:
-        """Run ``function`` on the plain values and record it as one step."""
+    def call(
+        self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, boxed: bool = False, pure: bool = False
+    ) -> Any:
+        """Run ``function`` on the plain values and record it as one step (``pure``: None is an answer)."""
         result = function(*self.plain(tuple(args)), **self.plain(kwargs))
-        self.record(function, args, kwargs, result)
+        self.record(function, args, kwargs, result, pure)
         return self.wrap(result, len(self.values) - 1, boxed)
 
-    def record(self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, result: Any) -> None:
-        if result is None and args:  # called for its effect: an in-place write (np.put_along_axis, x.fill, ...)
+    def record(
+        self, function: Callable[..., Any], args: Sequence[Any], kwargs: dict, result: Any, pure: bool = False
+    ) -> None:
+        if result is None and args and not pure:  # called for its effect: an in-place write (np.put_along_axis, ...)
             self.check_writable(args[0], f"{getattr(function, '__name__', 'a call')}(...)")
         slot = len(self.values)
         self.values.append(result)
@@ -744,6 +748,35 @@ def effect(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     trace = stack[-1]
     trace.effects.add(len(trace.values))  # the slot the call's result takes: never folded into a constant
     return trace.call(function, args, kwargs)
+
+
+def recorded_whole(function: Function) -> Function:
+    """Mark a function of plain arrays that a jit trace records as one call, not call by call.
+
+    For checks written for NumPy arrays (an optimizer's finiteness test takes a
+    BLAS fast path on ndarrays only): under ``jit`` the function gets the plain
+    arrays, a replay calls it once, and a Python result (None, an index) is
+    guarded. Outside ``jit`` it is the function itself, at the cost of one test.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        stack = getattr(_active, "traces", None)
+        if not stack:
+            return function(*args, **kwargs)
+        trace = stack[-1]
+        result = trace.call(function, args, kwargs, pure=True)
+        if type(result) is TracedValue and not isinstance(result.value, (np.ndarray, np.generic)):
+            return trace.escape(result, _identity, f"{function.__name__}()")  # a Python answer: guarded
+        if result is None:
+            trace.steps.append((_same, len(trace.values) - 1, None))
+        return result
+
+    return wrapper
+
+
+def _identity(x: Any) -> Any:
+    return x
 
 
 # ---------------------------------------------------------------- jit

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import SMALL_SUM, to_numpy
+from ..jit import recorded_whole
 from ..tracer import concrete
 from ..tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
 
@@ -115,6 +116,7 @@ def _nonfinite_kind(leaf: Any) -> str:
     return "NaN" if np.isnan(values).any() else "inf"
 
 
+@recorded_whole  # under jit: one call on the plain arrays (the BLAS fast path), its answer guarded
 def find_nonfinite(leaves: Sequence[Any]) -> int | None:
     """The index of the first leaf holding NaN or inf, else None (one sum per leaf)."""
     for i, leaf in enumerate(leaves):
