@@ -259,6 +259,9 @@ def test_fit_compiles_its_step_with_the_same_numbers() -> None:
     results = []
     for jit in (False, True):
         model = nn.MLP([6, 12, 3], dropout=0.1, rng=0)
-        history = nn.fit(model, x, y, optimizer=optim.adam(lr=1e-2), epochs=3, progress=False, jit=jit)
+        schedule = optim.schedules.cosine(1e-2, total_steps=12)  # the learning rate changes every step
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # compiled, not run as written
+            history = nn.fit(model, x, y, optimizer=optim.adam(schedule), epochs=3, progress=False, jit=jit)
         results.append((model, [row["loss"] for row in history.epochs]))
     assert same(results[0][0], results[1][0]) and results[0][1] == results[1][1]

@@ -750,29 +750,37 @@ def effect(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return trace.call(function, args, kwargs)
 
 
-def recorded_whole(function: Function) -> Function:
-    """Mark a function of plain arrays that a jit trace records as one call, not call by call.
+def recorded_whole(function: Function | None = None, *, guard: bool = True) -> Any:
+    """Mark a function that a jit trace records as one call on plain values, not call by call.
 
-    For checks written for NumPy arrays (an optimizer's finiteness test takes a
-    BLAS fast path on ndarrays only): under ``jit`` the function gets the plain
-    arrays, a replay calls it once, and a Python result (None, an index) is
-    guarded. Outside ``jit`` it is the function itself, at the cost of one test.
+    For code written for NumPy arrays and Python numbers: an optimizer's
+    finiteness test (a BLAS fast path on ndarrays only), a learning-rate
+    schedule (Python arithmetic on the step count). Under ``jit`` the function
+    gets the plain values and a replay calls it once. A Python answer (None, an
+    index) is guarded (``guard=True``), or flows on as a traced number
+    (``guard=False``: a schedule's learning rate). Outside ``jit`` it is the
+    function itself, at the cost of one test.
     """
 
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        stack = getattr(_active, "traces", None)
-        if not stack:
-            return function(*args, **kwargs)
-        trace = stack[-1]
-        result = trace.call(function, args, kwargs, pure=True)
-        if type(result) is TracedValue and not isinstance(result.value, (np.ndarray, np.generic)):
-            return trace.escape(result, _identity, f"{function.__name__}()")  # a Python answer: guarded
-        if result is None:
-            trace.steps.append((_same, len(trace.values) - 1, None))
-        return result
+    def mark(function: Function) -> Function:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            stack = getattr(_active, "traces", None)
+            if not stack:
+                return function(*args, **kwargs)
+            trace = stack[-1]
+            result = trace.call(function, args, kwargs, pure=True)
+            if not guard:
+                return result
+            if type(result) is TracedValue and not isinstance(result.value, (np.ndarray, np.generic)):
+                return trace.escape(result, _identity, f"{function.__name__}()")  # a Python answer: guarded
+            if result is None:
+                trace.steps.append((_same, len(trace.values) - 1, None))
+            return result
 
-    return wrapper
+        return wrapper
+
+    return mark(function) if function is not None else mark
 
 
 def _identity(x: Any) -> Any:

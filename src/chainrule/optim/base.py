@@ -349,6 +349,7 @@ class Optimizer:
             self._constant_lr = check_learning_rate(value, self.name)
             self._lr = value
 
+    @recorded_whole(guard=False)  # under jit: computed on the step count at every replay, a traced number
     def learning_rate(self, step: int) -> float:
         """The learning rate used by update number ``step`` (0-based)."""
         if self._constant_lr is not None:
