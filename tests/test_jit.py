@@ -265,3 +265,16 @@ def test_fit_compiles_its_step_with_the_same_numbers() -> None:
             history = nn.fit(model, x, y, optimizer=optim.adam(schedule), epochs=3, progress=False, jit=jit)
         results.append((model, [row["loss"] for row in history.epochs]))
     assert same(results[0][0], results[1][0]) and results[0][1] == results[1][1]
+
+
+def test_calls_shaped_differently_from_the_last_one_take_the_general_path() -> None:
+    """The fast entry checks every container and leaf; any difference finds (or traces) the right program."""
+    traces = []
+    f = cr.jit(lambda pair, scale: traces.append(1) or (pair[0] * scale + pair[1], {"n": pair[0].sum()}))
+    a, b = numpy.arange(3.0), numpy.ones(3)
+    calls = [((a, b), 2.0), ([a, b], 2.0), ((a, b), 2.0), ((a, b[:1].copy()), 2.0), ((a, b), 2), ((a, b), 3.0)]
+    for pair, scale in calls:
+        result = f(pair, scale)
+        expected = pair[0] * scale + pair[1]
+        assert same(result, (expected, {"n": pair[0].sum()})) and type(result) is tuple
+    assert len(traces) == 4  # tuple, list, a (1,) array, an int scale; the rest replayed

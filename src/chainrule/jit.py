@@ -57,7 +57,7 @@ import numpy as np
 from .registry import Box, Primitive, describe
 from .rules.shape import has_mask
 from .tracer import ArrayMethods, RecordedResiduals, Trace, new_level, run_impl
-from .tree import tree_flatten, tree_unflatten
+from .tree import LEAF, is_registered, tree_flatten, tree_unflatten
 
 Function = Callable[..., Any]
 
@@ -531,12 +531,13 @@ def _where() -> str:
 class Program:
     """A recorded function compiled to straight-line Python: ``run(*inputs) -> output leaves``."""
 
-    __slots__ = ("run", "source", "steps")
+    __slots__ = ("run", "source", "steps", "enter")
 
     def __init__(self, run: Callable[..., list], source: str, steps: int) -> None:
         self.run = run
         self.source = source
         self.steps = steps
+        self.enter: Callable[[tuple, dict], Any] | None = None  # the fast entry (see _fast_entry)
 
 
 def _compile(trace: JitTrace, outputs: list) -> Program:
@@ -726,6 +727,104 @@ def _refs(t: Any) -> list[int]:
     return []
 
 
+class _Mismatch(Exception):
+    """A call whose arguments differ from the ones a fast entry was written for."""
+
+
+def _fast_entry(program: Program, args: tuple, static_set: set, leaves: list, in_def: Any, out_def: Any) -> Any:
+    """``enter(args, kwargs)``: the replay for calls shaped exactly like this one, without pytree walks.
+
+    Written as source like the replay: it takes the arguments apart where the
+    trace found them (indexing lists and tuples), checks each array's type,
+    shape and dtype on the way, calls the replay and builds the result's
+    containers in place. Any difference raises ``_Mismatch`` (the caller then
+    takes the general path). None where the arguments hold keyword arguments
+    or containers it does not write out.
+    """
+    space: dict[str, Any] = {"_Mismatch": _Mismatch, "replay": program.run, "ndarray": np.ndarray}
+    lines = ["def enter(args, kwargs):", f"    if kwargs or len(args) != {len(args)}: raise _Mismatch"]
+    names: list[str] = []  # the leaves' local names, in flattening order
+    dynamic_def, kwargs_def = in_def.children
+    if kwargs_def.children:
+        return None
+    leaf_values = iter(leaves)
+
+    def constant(value: Any) -> str:
+        name = f"k{len(space)}"
+        space[name] = value
+        return name
+
+    def take(expression: str, td: Any) -> bool:
+        """Lines that check and take apart ``expression`` of structure ``td``; False where not written out."""
+        kind = td.kind
+        if kind is None:
+            value = next(leaf_values)
+            name = f"x{len(names)}"
+            names.append(name)
+            lines.append(f"    {name} = {expression}")
+            if type(value) is np.ndarray:
+                lines.append(
+                    f"    if type({name}) is not ndarray or {name}.shape != {value.shape!r} or "
+                    f"{name}.dtype != {constant(value.dtype)}: raise _Mismatch"
+                )
+            elif type(value) in (int, float, complex) or isinstance(value, np.generic):
+                lines.append(f"    if type({name}) is not {constant(type(value))}: raise _Mismatch")
+            else:
+                lines.append(f"    if {name} is not {constant(value)}: raise _Mismatch")
+            return True
+        local = f"n{len(lines)}"
+        lines.append(f"    {local} = {expression}")
+        if kind is tuple or kind is list or issubclass(kind, tuple) and hasattr(kind, "_fields"):
+            lines.append(
+                f"    if type({local}) is not {constant(kind)} or len({local}) != {len(td.children)}: raise _Mismatch"
+            )
+            return all(take(f"{local}[{i}]", child) for i, child in enumerate(td.children))
+        if kind is dict and all(type(key) is str for key in td.meta):
+            lines.append(f"    if type({local}) is not dict or len({local}) != {len(td.children)}: raise _Mismatch")
+            return all(take(f"{local}[{key!r}]", child) for key, child in zip(td.meta, td.children))
+        if kind is type(None):
+            lines.append(f"    if {local} is not None: raise _Mismatch")
+            return True
+        # Any other container (an nn.Module): its own flattening, then the same checks on its leaves.
+        lines.append(f"    {local}, structure = {constant(tree_flatten)}({local})")
+        lines.append(f"    if structure != {constant(td)}: raise _Mismatch")
+        return all(take(f"{local}[{i}]", LEAF) for i in range(td.num_leaves))
+
+    arguments = iter(range(len(args)))
+    for position in arguments:
+        if position in static_set:
+            lines.append(f"    if args[{position}] is not {constant(args[position])}: raise _Mismatch")
+    dynamic_positions = [i for i in range(len(args)) if i not in static_set]
+    for child, position in zip(dynamic_def.children, dynamic_positions):
+        if not take(f"args[{position}]", child):
+            return None
+
+    def build(td: Any, counter: list) -> str:
+        kind = td.kind
+        if kind is None:
+            counter[0] += 1
+            return f"o[{counter[0] - 1}]"
+        if kind is tuple:
+            return "(" + "".join(build(c, counter) + ", " for c in td.children) + ")"
+        if kind is list:
+            return "[" + ", ".join(build(c, counter) for c in td.children) + "]"
+        if kind is type(None):
+            return "None"
+        if issubclass(kind, tuple) and hasattr(kind, "_fields") and not is_registered(kind):
+            return f"{constant(kind)}(" + ", ".join(build(c, counter) for c in td.children) + ")"
+        if kind is dict and all(type(key) is str for key in td.meta):
+            return "{" + ", ".join(f"{key!r}: {build(c, counter)}" for key, c in zip(td.meta, td.children)) + "}"
+        start = counter[0]
+        counter[0] += td.num_leaves
+        return f"{constant(tree_unflatten)}({constant(td)}, o[{start}:{counter[0]}])"
+
+    lines.append(f"    o = replay({', '.join(names)})")
+    lines.append(f"    return {build(out_def, [0])}")
+    # Our own generated source (no user text reaches it), compiled once per program.
+    exec(compile("\n".join(lines) + "\n", "<chainrule.jit entry>", "exec"), space)  # noqa: S102
+    return space["enter"]
+
+
 # ---------------------------------------------------------------- effects
 def effect(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``function(*args, **kwargs)``, called again on every replay of a jitted function.
@@ -822,8 +921,16 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
     cache: OrderedDict = OrderedDict()
     warned: set = set()
 
+    last: list = [None]  # the fast entry of the program the previous call ran
+
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        enter = last[0]
+        if enter is not None:  # most calls look like the previous one: no pytree walk, no cache key
+            try:
+                return enter(args, kwargs)
+            except (_Mismatch, _GuardFailed):
+                pass
         count = len(args)
         static_set = {n % count for n in numbers} if count else set()
         if any(not -count <= n < count for n in numbers):
@@ -863,8 +970,12 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
                 outputs = program.run(*leaves)
             except _GuardFailed:
                 continue
+            last[0] = program.enter
             return tree_unflatten(out_def, outputs)
         result, program, out_def, reason = _trace(fun, args, static_set, leaves, treedef, kwargs)
+        if program is not None:
+            program.enter = _fast_entry(program, args, static_set, leaves, treedef, out_def)
+            last[0] = program.enter
         if program is None or len(entry.programs) >= MAX_VARIANTS:
             entry.eager = True
             why = reason or f"the guards needed more than {MAX_VARIANTS} variants of the program"

@@ -67,6 +67,11 @@ def register_pytree_node(cls: type, flatten: Flatten, unflatten: Unflatten) -> N
     _register(cls, flatten, unflatten, None)  # replaces any shortcuts: the user's functions rule
 
 
+def is_registered(kind: type) -> bool:
+    """Whether ``kind`` has its own flatten/unflatten (``register_pytree_node``; nn.Module)."""
+    return kind in _custom
+
+
 def _register(cls: type, flatten: Flatten, unflatten: Unflatten, shortcuts: Shortcuts | None) -> None:
     """``register_pytree_node`` with optional fast paths (nn.Module's); internal."""
     global registry_generation
