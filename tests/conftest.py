@@ -18,7 +18,9 @@ def rng() -> np.random.Generator:
 # un-jitted results, so both runs assert the same things.
 _JIT_CHECKED_MODULES = {
     "test_transforms", "test_rules", "test_numpy_api", "test_errors", "test_custom_rules", "test_nn_ops",
-    "test_nn_losses", "test_engine_scalars", "test_tensor",
+    "test_nn_losses", "test_engine_scalars", "test_tensor", "test_optim", "test_nn_module", "test_minimize",
+    "test_checkpoint", "test_tree_speed_paths", "test_linalg_uplo", "test_fft_real", "test_numpy_coverage",
+    "test_parser", "test_explain_backprop",
 }  # fmt: skip
 
 

@@ -30,6 +30,7 @@ def same_bits(a, b) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
+@pytest.mark.eager_only("its model has dropout: each of a jit check's three calls draws new masks")
 def test_round_trip_is_bit_exact_with_optimizer_state(tmp_path, rng):
     model, opt, state = trained_a_little(rng)
     path = tmp_path / "model.safetensors"
@@ -141,6 +142,7 @@ def test_a_different_architecture_names_the_offending_tensor(tmp_path):
     np.testing.assert_array_equal(target.layers[0].weight, untouched)  # nothing copied on failure
 
 
+@pytest.mark.eager_only("its model has dropout: each of a jit check's three calls draws new masks")
 def test_optimizer_state_of_another_optimizer_is_refused(tmp_path, rng):
     model, _, state = trained_a_little(rng)
     nn.save(tmp_path / "m.safetensors", model, state)

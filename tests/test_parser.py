@@ -86,6 +86,7 @@ def test_function_checks_its_argument_count():
         parse("x + y").function(1.0)
 
 
+@pytest.mark.eager_only("it forbids exec, which jit uses to compile its own generated replay")
 def test_parsing_never_calls_eval_or_exec_or_sympify_on_text(monkeypatch):
     sympy = pytest.importorskip("sympy")
 
