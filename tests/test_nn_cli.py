@@ -81,3 +81,19 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
     assert main(["evaluate", str(path), "wine"]) == 2
     error = capsys.readouterr().err
     assert "does not fit 'wine': it was trained on examples of shape (4,), 'wine' has (13,)" in error
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_train_digits_with_its_defaults_reaches_97_percent(tmp_path, capsys, seed):
+    # The defaults are what a user gets from `chainrule train digits`; the oracle is the held-out labels of the
+    # seed's split, scored by scikit-learn from the saved checkpoint, not by chainrule's own evaluate.
+    path = tmp_path / "digits.safetensors"
+    assert main(["train", "digits", "--seed", str(seed), "--quiet", "--out", str(path)]) == 0
+    reported = number_after("accuracy", capsys.readouterr().out)
+    checkpoint = nn.load(path)
+    digits = data.load("digits")
+    test = data.split(digits.x, digits.y, test=0.2, seed=seed).test
+    scaled = (test.x - checkpoint.extra["input_mean"]) / checkpoint.extra["input_scale"]
+    accuracy = sk.accuracy_score(test.y, np.argmax(nn.predict(checkpoint.model, scaled), axis=1))
+    assert reported == pytest.approx(accuracy, abs=1e-4)
+    assert accuracy >= 0.97
