@@ -19,12 +19,13 @@ import contextlib
 import threading
 import weakref
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from .backend import namespace, to_numpy
-from .registry import Box, Primitive
+from .registry import UFUNC_RULES, Box, Primitive
 from .reverse import ReverseBox, ReverseTrace, backpropagate
 from .rules import install_array_methods
 from .tracer import Trace, concrete
@@ -138,8 +139,6 @@ class Tensor(Box):
         return func(*_values_within(args), **_values_within(kwargs))
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .rules import UFUNC_RULES  # noqa: PLC0415
-
         rule = UFUNC_RULES.get(ufunc.__name__)
         if method != "__call__" or rule is None or kwargs:
             raise TypeError(f"np.{ufunc.__name__} has no derivative rule for Tensors in chainrule")
@@ -188,7 +187,7 @@ class Tensor(Box):
                 "in-place assignment into a Tensor that requires grad would corrupt its history; "
                 "assign under `with chainrule.no_grad():` (for parameter updates) or build a new tensor"
             )
-        self.data[index] = concrete(_unwrap(value))
+        self.data[index] = concrete(unwrap(value))
 
     def _in_place(self, operation: Any, other: Any) -> Tensor:
         if self.requires_grad and _grad_enabled():
@@ -197,7 +196,7 @@ class Tensor(Box):
                 "do it under `with chainrule.no_grad():` (as optimizers do) or write t = t - ..."
             )
         data = self.data
-        data[...] = operation(data, concrete(_unwrap(other)))  # same array object: views see it
+        data[...] = operation(data, concrete(unwrap(other)))  # same array object: views see it
         return self
 
     # In place, as in PyTorch: `w -= lr * w.grad` under no_grad() keeps w the same leaf.
@@ -230,7 +229,7 @@ class Tensor(Box):
                     f"one-element outputs. Reduce it (.sum()) or pass backward(gradient)"
                 )
             gradient = namespace(self.data).ones_like(self.data)
-        gradient = concrete(_unwrap(gradient))
+        gradient = concrete(unwrap(gradient))
         with no_grad():
             cotangents = backpropagate([(self.value, gradient)])
         for order, cotangent in cotangents.items():
@@ -239,7 +238,8 @@ class Tensor(Box):
                 leaf.grad = cotangent if leaf.grad is None else leaf.grad + cotangent
 
 
-def _unwrap(x: Any) -> Any:
+def unwrap(x: Any) -> Any:
+    """What a primitive sees of a Tensor: its box of the eager trace while recording, else its values."""
     if isinstance(x, Tensor):
         return x.value if _grad_enabled() else x.data
     return x
@@ -277,12 +277,24 @@ def _values_within(value: Any) -> Any:
     return value
 
 
+_numpy_namespace: list[ModuleType] = []  # chainrule.numpy, once it has registered itself
+
+
+def register_numpy_namespace(module: ModuleType) -> None:
+    """The hook for ``chainrule.numpy``, the floor above: NumPy's functions on Tensors run its versions.
+
+    ``chainrule.numpy`` builds on ``Tensor`` (it unwraps and rewraps them), so this
+    module cannot import it; the namespace hands itself over here instead.
+    """
+    _numpy_namespace[:] = [module]
+
+
 def _numpy_counterpart(func: Any) -> Any:
     """chainrule.numpy's function of the same name as NumPy's ``func`` (``numpy.linalg.norm`` ->
-    ``chainrule.numpy.linalg.norm``), or None."""
-    from . import numpy as cnp  # noqa: PLC0415  (chainrule.numpy builds on this module)
-
-    target: Any = cnp
+    ``chainrule.numpy.linalg.norm``), or None (also before chainrule.numpy has registered)."""
+    if not _numpy_namespace:
+        return None
+    target: Any = _numpy_namespace[0]
     for part in (func.__module__ or "numpy").split(".")[1:]:
         if not part.startswith("_"):  # numpy._core.*: the top-level namespace
             target = getattr(target, part, None)
@@ -300,7 +312,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     >>> float(x.grad)                                # 2x + 2
     8.0
     """
-    values = namespace(_unwrap(data)).array(concrete(_unwrap(data)), dtype=dtype)
+    values = namespace(unwrap(data)).array(concrete(unwrap(data)), dtype=dtype)
     if requires_grad and values.dtype.kind not in "fc":
         raise TypeError(
             f"tensor(requires_grad=True): dtype {values.dtype} cannot carry gradients; pass floats or dtype=float"

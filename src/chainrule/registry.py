@@ -25,6 +25,13 @@ from typing import Any
 RULES: dict[str, Primitive] = {}
 """Every registered primitive by name: the derivative table."""
 
+UFUNC_RULES: dict[str, Any] = {}
+"""NumPy ufuncs that traced values answer through ``__array_ufunc__`` (``np.exp(traced)``), by name.
+
+Filled by the table (``chainrule.rules``) and the ``chainrule.numpy`` namespace above it; read
+by the boxes (``tracer.py``) and ``Tensor`` below and beside them, none of which imports those layers.
+"""
+
 
 class Box:
     """Base class of every traced value (reverse- and forward-mode boxes).
@@ -123,6 +130,24 @@ class Primitive:
         return self
 
 
+class EngineHooks:
+    """What the engine (``transforms.py``), a floor above the rule table, lends the rules below it.
+
+    A few rules are written in terms of a transform: reverse mode over a linear JVP is its exact
+    VJP (``rules/np_linalg``). Importing the transform there would point upward, so the engine
+    hands its ``vjp`` over here once it exists, and the rules read it at call time.
+    """
+
+    __slots__ = ("vjp",)
+
+    def __init__(self) -> None:
+        self.vjp: Callable[..., Any] | None = None
+
+
+ENGINE = EngineHooks()
+"""The registration hook filled by ``transforms.py`` (``ENGINE.vjp = vjp``)."""
+
+
 def describe(x: Any) -> str:
     """``float32(3, 4)``-style summary of an argument, for error messages."""
     while isinstance(x, Box):
@@ -157,7 +182,13 @@ def _elementwise_partials(derivs: Any) -> tuple[tuple, tuple]:
     For an elementwise f, both directions multiply by the same partial:
     vjp_i = g * df/dx_i and jvp_i = t * df/dx_i (the engine undoes broadcasting).
     """
-    from .rules.arithmetic import multiply  # noqa: PLC0415  (rules import registry)
+    # The table sits above this module: its ``multiply`` is found by name, once per rule declared.
+    multiply = RULES.get("multiply")
+    if multiply is None:
+        raise RuntimeError(
+            "defrule(deriv=...) scales by the 'multiply' rule, which chainrule.rules.arithmetic registers: "
+            "import chainrule (or chainrule.rules) before declaring rules with deriv="
+        )
 
     def scaled(partial: Callable[..., Any] | None) -> Callable[..., Any] | None:
         if partial is None:

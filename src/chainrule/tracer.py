@@ -15,7 +15,7 @@ import itertools
 import operator
 from typing import Any
 
-from .registry import Box, Primitive, raise_with_context
+from .registry import UFUNC_RULES, Box, Primitive, raise_with_context
 
 _levels = itertools.count(1)  # level 0 belongs to the eager Tensor trace
 
@@ -134,8 +134,9 @@ _ASSIGNMENT_HINT = (
 class ArrayMethods:
     """Array behaviour shared by every box: attributes, operators, NumPy protocols.
 
-    The operators are filled in by ``rules`` once the primitives exist
-    (``install_operators``), so this module does not import the table.
+    The operators and array methods are filled in by ``chainrule.rules`` once the
+    primitives exist (``install_array_methods``), and ufuncs are looked up in
+    ``registry.UFUNC_RULES``: this module sits below the table and never imports it.
     """
 
     __slots__ = ()
@@ -187,8 +188,6 @@ class ArrayMethods:
         return f"{type(self).__name__}({concrete(self)!r}, level={self._trace.level})"
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .rules import UFUNC_RULES  # noqa: PLC0415
-
         rule = UFUNC_RULES.get(ufunc.__name__) if method == "__call__" else None
         if rule is None or kwargs:
             raise TypeError(
@@ -197,53 +196,3 @@ class ArrayMethods:
                 f"use chainrule.numpy.{ufunc.__name__} (import chainrule.numpy as np)"
             )
         return rule(*inputs)
-
-
-def install_operators(cls: type, apply: Any = None) -> None:
-    """Give ``cls`` Python's arithmetic operators, each calling a primitive.
-
-    ``apply(prim, *args, **kwargs)`` is how the class runs a primitive: a box
-    calls it directly (``apply=None``, one call less on the hot path);
-    ``Tensor`` unwraps and rewraps around it.
-    """
-    from . import rules as R  # noqa: PLC0415
-
-    direct = apply is None
-
-    def binary(prim: Primitive) -> tuple[Any, Any]:
-        if direct:  # boxes: straight to the primitive, one Python frame less per op
-            return (lambda self, other: prim(self, other)), (lambda self, other: prim(other, self))
-
-        def forward(self: Any, other: Any) -> Any:
-            return apply(prim, self, other)
-
-        def reflected(self: Any, other: Any) -> Any:
-            return apply(prim, other, self)
-
-        return forward, reflected
-
-    if apply is None:
-        apply = _call
-
-    for name, prim in [
-        ("add", R.add),
-        ("sub", R.subtract),
-        ("mul", R.multiply),
-        ("truediv", R.divide),
-        ("pow", R.power),
-        ("matmul", R.matmul),
-    ]:
-        forward, reflected = binary(prim)
-        setattr(cls, f"__{name}__", forward)
-        setattr(cls, f"__r{name}__", reflected)
-    for name, prim in [("lt", R.less), ("le", R.less_equal), ("gt", R.greater),
-                       ("ge", R.greater_equal), ("eq", R.equal), ("ne", R.not_equal)]:  # fmt: skip
-        setattr(cls, f"__{name}__", binary(prim)[0])
-    cls.__neg__ = lambda self: apply(R.negative, self)
-    cls.__pos__ = lambda self: self
-    cls.__abs__ = lambda self: apply(R.absolute, self)
-    cls.__getitem__ = lambda self, index: apply(R.getitem, self, index=index)
-
-
-def _call(prim: Primitive, *args: Any, **kwargs: Any) -> Any:
-    return prim(*args, **kwargs)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .backend import namespace
 from .forward import ForwardBox, ForwardTrace
-from .registry import Box
+from .registry import ENGINE, Box
 from .reverse import ReverseBox, ReverseTrace, backpropagate
 from .tracer import concrete, new_level
 from .tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
@@ -184,6 +184,9 @@ def vjp(fun: Function, *primals: Any, has_aux: bool = False) -> tuple:
     """
     out, vjp_fun, aux = _vjp(fun, primals, tuple(range(len(primals))), has_aux, "vjp")
     return (out, vjp_fun, aux) if has_aux else (out, vjp_fun)
+
+
+ENGINE.vjp = vjp  # the registration hook: rules below this floor transpose linear maps with it
 
 
 def _check_scalar_output(out: Any, value: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import sympy
 
-from .expression import FUNCTIONS, Node, fraction_of
+from .language import FUNCTIONS, Node, fraction_of
 
 
 class sigmoid(sympy.Function):

@@ -53,7 +53,7 @@ from ..rules import (
     sum,  # noqa: A004
     tanh,
 )
-from ..rules.elementwise import _step as relu_step
+from ..rules.elementwise import relu_step
 from ..rules.linalg import array_matmul
 from ..tracer import concrete
 

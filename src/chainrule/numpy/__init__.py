@@ -24,10 +24,12 @@ are listed with the reason in ``NON_DIFFERENTIABLE``.
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import Any
 
 import numpy as _np
 
+from ..eager import register_numpy_namespace as _register_numpy_namespace
 from . import _methods, _shape, fft, linalg, random  # noqa: F401  (_methods installs x.var(), x.cumsum(), ...)
 from ._construct import (
     arange,
@@ -369,3 +371,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "Any", "fft",
            "linalg", "random", "traced_or", "non_differentiable", "not_differentiable_yet")]  # fmt: skip
 __all__ += ["fft", "linalg", "random"]
+
+# This namespace builds on Tensor, so Tensor cannot import it: it registers itself with the floor
+# below, and NumPy's own functions on Tensors (np.trace(t)) then run the versions here.
+_register_numpy_namespace(_sys.modules[__name__])

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import is_cupy
-from ..eager import Tensor, _unwrap
+from ..eager import Tensor, unwrap
 from ..registry import Box
+from ..tracer import concrete
 
 _SEQUENCES = (list, tuple)
 _TRACED = (Box, Tensor)
@@ -52,7 +53,7 @@ def has_traced(x: Any) -> bool:
 
 def _unwrap_tensors(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return _unwrap(x)
+        return unwrap(x)
     if type(x) in _SEQUENCES:
         return type(x)(_unwrap_tensors(item) for item in x)
     return x
@@ -89,7 +90,8 @@ def _has_tensor_argument(args: tuple, kwargs: dict) -> bool:
     return False
 
 
-def _run_traced(traced: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def run_traced(traced: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """``traced(*args, **kwargs)``, with Tensor arguments unwrapped and the results wrapped back."""
     if _has_tensor_argument(args, kwargs):
         args = tuple(_unwrap_tensors(a) for a in args)
         kwargs = {k: _unwrap_tensors(v) for k, v in kwargs.items()}
@@ -132,11 +134,11 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             for arg in args:
                 if type(arg) not in _PLAIN and has_traced(arg):
-                    return _run_traced(traced, args, kwargs)
+                    return run_traced(traced, args, kwargs)
             if kwargs:
                 for arg in kwargs.values():
                     if type(arg) not in _PLAIN and has_traced(arg):
-                        return _run_traced(traced, args, kwargs)
+                        return run_traced(traced, args, kwargs)
             try:
                 return numpy_function(*args, **kwargs)
             except (TypeError, ValueError) as error:  # ValueError: CuPy refuses a form NumPy takes (2-D cross)
@@ -163,7 +165,6 @@ def non_differentiable(numpy_function: Callable[..., Any], reason: str, name: st
     array (argmax, nonzero, isfinite, zeros_like, ...): the derivative through
     them is zero, which is what using the concrete values gives.
     """
-    from ..tracer import concrete  # noqa: PLC0415
 
     def plain(x: Any) -> Any:
         if isinstance(x, Tensor):

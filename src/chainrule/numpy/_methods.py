@@ -13,7 +13,7 @@ from typing import Any
 from ..eager import Tensor
 from ..tracer import ArrayMethods, concrete
 from . import _construct, _elementwise, _products, _reductions, _shape
-from ._dispatch import _run_traced
+from ._dispatch import run_traced as _run_traced
 
 _IMMUTABLE = (
     "is not supported on a traced array: chainrule arrays being differentiated are immutable; "

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import RULES
-from ..tracer import ArrayMethods, _call, install_operators
+from ..registry import RULES, UFUNC_RULES, Box, Primitive
+from ..tracer import ArrayMethods
 from .arithmetic import (
     add,
     clip,
@@ -24,7 +24,6 @@ from .arithmetic import (
     multiply,
     negative,
     not_equal,
-    power,
     subtract,
     where,
 )  # fmt: skip
@@ -36,6 +35,7 @@ from .elementwise import (
     expm1,
     log,
     log1p,
+    power,
     relu,
     sigmoid,
     sign,
@@ -63,21 +63,20 @@ from .shape import (
     transpose,
 )  # fmt: skip
 
-# NumPy ufuncs that boxes answer through ``__array_ufunc__`` (``np.exp(traced)``).
-UFUNC_RULES: dict[str, Any] = {
+# NumPy ufuncs that boxes answer through ``__array_ufunc__`` (``np.exp(traced)``): the registry
+# holds the dict, so that the boxes below this table can read it without importing it.
+UFUNC_RULES.update({
     "add": add, "subtract": subtract, "multiply": multiply, "divide": divide, "true_divide": divide,
     "power": power, "negative": negative, "maximum": maximum, "minimum": minimum, "matmul": matmul,
     "exp": exp, "log": log, "log1p": log1p, "expm1": expm1, "sqrt": sqrt, "sin": sin, "cos": cos,
     "tan": tan, "tanh": tanh, "absolute": absolute, "sign": sign,
     "less": less, "less_equal": less_equal, "greater": greater, "greater_equal": greater_equal,
     "equal": equal, "not_equal": not_equal,
-}  # fmt: skip
+})  # fmt: skip
 
 
 def is_traced_tree(x: Any) -> bool:
     """True when ``x`` is, or (as a list/tuple) contains, a traced value."""
-    from ..registry import Box  # noqa: PLC0415
-
     if isinstance(x, (list, tuple)):
         return any(is_traced_tree(item) for item in x)
     return isinstance(x, Box)
@@ -85,6 +84,54 @@ def is_traced_tree(x: Any) -> bool:
 
 def _shape_arg(shape: tuple) -> Any:
     return shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+
+
+def install_operators(cls: type, apply: Any = None) -> None:
+    """Give ``cls`` Python's arithmetic operators, each calling a primitive.
+
+    ``apply(prim, *args, **kwargs)`` is how the class runs a primitive: a box
+    calls it directly (``apply=None``, one call less on the hot path);
+    ``Tensor`` unwraps and rewraps around it.
+    """
+    direct = apply is None
+
+    def binary(prim: Primitive) -> tuple[Any, Any]:
+        if direct:  # boxes: straight to the primitive, one Python frame less per op
+            return (lambda self, other: prim(self, other)), (lambda self, other: prim(other, self))
+
+        def forward(self: Any, other: Any) -> Any:
+            return apply(prim, self, other)
+
+        def reflected(self: Any, other: Any) -> Any:
+            return apply(prim, other, self)
+
+        return forward, reflected
+
+    if apply is None:
+        apply = _call
+
+    for name, prim in [
+        ("add", add),
+        ("sub", subtract),
+        ("mul", multiply),
+        ("truediv", divide),
+        ("pow", power),
+        ("matmul", matmul),
+    ]:
+        forward, reflected = binary(prim)
+        setattr(cls, f"__{name}__", forward)
+        setattr(cls, f"__r{name}__", reflected)
+    for name, prim in [("lt", less), ("le", less_equal), ("gt", greater),
+                       ("ge", greater_equal), ("eq", equal), ("ne", not_equal)]:  # fmt: skip
+        setattr(cls, f"__{name}__", binary(prim)[0])
+    cls.__neg__ = lambda self: apply(negative, self)
+    cls.__pos__ = lambda self: self
+    cls.__abs__ = lambda self: apply(absolute, self)
+    cls.__getitem__ = lambda self, index: apply(getitem, self, index=index)
+
+
+def _call(prim: Primitive, *args: Any, **kwargs: Any) -> Any:
+    return prim(*args, **kwargs)
 
 
 def install_array_methods(cls: type, apply: Any = None) -> None:
@@ -130,6 +177,7 @@ __all__ = [
     "greater",
     "greater_equal",
     "install_array_methods",
+    "install_operators",
     "is_traced_tree",
     "less",
     "less_equal",

@@ -1,5 +1,8 @@
 """Arithmetic: one partial per input, broadcasting undone by the engine.
 
+(``power``, whose partial needs ``log``, lives with the elementwise functions, so that
+this module, the bottom of the table, imports no other rule module.)
+
 Each ``deriv=(df/dx, df/dy)`` entry gives the partial derivatives of an
 elementwise function; the VJP is ``g * df/dx`` and the JVP ``t * df/dx``.
 """
@@ -48,35 +51,6 @@ divide = defrule(
     jvp=(lambda t, out, x, y: divide(t, y), lambda t, out, x, y: negative(divide(multiply(t, out), y))),
     latex=r"\frac{\partial}{\partial x}\frac{x}{y} = \frac{1}{y},\quad "
     r"\frac{\partial}{\partial y}\frac{x}{y} = -\frac{x}{y^2}",
-)  # fmt: skip
-
-
-def _power_dx(out: Any, x: Any, y: Any) -> Any:
-    y_value = concrete(y)
-    if np.ndim(y_value) == 0:
-        if y_value == 0:  # d/dx x^0 = 0, also at x = 0 where y x^(y-1) would be 0 * inf
-            return multiply(out, 0)
-        if y_value == 1:
-            return np.ones_like(concrete(out))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = multiply(y, power(x, subtract(y, 1)))
-    if np.ndim(y_value) > 0 and np.any(y_value == 0):
-        d = where(y_value == 0, 0, d)
-    return d
-
-
-def _power_dy(out: Any, x: Any, y: Any) -> Any:
-    # d/dy x^y = x^y ln x. For real x <= 0 the real log does not exist and we use 0
-    # (the limit at x = 0 for y > 0, and JAX's convention); complex x takes the
-    # principal log, with 0 at x = 0.
-    base = concrete(x)
-    defined = base != 0 if np.iscomplexobj(base) or np.iscomplexobj(concrete(y)) else base > 0
-    return multiply(out, log(where(defined, x, 1)))
-
-
-power = defrule(
-    "power", np.power, deriv=(_power_dx, _power_dy),
-    latex=r"\frac{\partial}{\partial x} x^n = n x^{n-1},\quad \frac{\partial}{\partial y} x^y = x^y \ln x",
 )  # fmt: skip
 
 
@@ -152,5 +126,3 @@ clip = defrule(
     vjp=tuple(_clip_partial(i) for i in range(3)), jvp=tuple(_clip_partial(i) for i in range(3)),
     latex=r"\frac{d}{dx}\,\mathrm{clip}(x, a, b) = [a \le x \le b]",
 )  # fmt: skip
-
-from .elementwise import log  # noqa: E402  (power's partial needs log; elementwise needs multiply)

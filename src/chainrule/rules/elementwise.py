@@ -25,13 +25,44 @@ def _relu_impl(x: Any) -> Any:
     return np.maximum(x, 0)
 
 
-def _step(x: Any) -> Any:
+def relu_step(x: Any) -> Any:
     """[x > 0] as x's dtype: relu'(x), with relu'(0) = 0 (PyTorch's and JAX's choice)."""
     return (x > 0).astype(x.dtype)
 
 
 exp = defrule("exp", np.exp, deriv=lambda out, x: out, latex=r"\frac{d}{dx} e^x = e^x")
 log = defrule("log", np.log, deriv=lambda out, x: divide(1, x), latex=r"\frac{d}{dx}\ln x = \frac{1}{x}")
+
+
+def _power_dx(out: Any, x: Any, y: Any) -> Any:
+    y_value = concrete(y)
+    if np.ndim(y_value) == 0:
+        if y_value == 0:  # d/dx x^0 = 0, also at x = 0 where y x^(y-1) would be 0 * inf
+            return multiply(out, 0)
+        if y_value == 1:
+            return np.ones_like(concrete(out))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = multiply(y, power(x, subtract(y, 1)))
+    if np.ndim(y_value) > 0 and np.any(y_value == 0):
+        d = where(y_value == 0, 0, d)
+    return d
+
+
+def _power_dy(out: Any, x: Any, y: Any) -> Any:
+    # d/dy x^y = x^y ln x. For real x <= 0 the real log does not exist and we use 0
+    # (the limit at x = 0 for y > 0, and JAX's convention); complex x takes the
+    # principal log, with 0 at x = 0.
+    base = concrete(x)
+    defined = base != 0 if np.iscomplexobj(base) or np.iscomplexobj(concrete(y)) else base > 0
+    return multiply(out, log(where(defined, x, 1)))
+
+
+power = defrule(
+    "power", np.power, deriv=(_power_dx, _power_dy),
+    latex=r"\frac{\partial}{\partial x} x^n = n x^{n-1},\quad \frac{\partial}{\partial y} x^y = x^y \ln x",
+)  # fmt: skip
+
+
 log1p = defrule("log1p", np.log1p, deriv=lambda out, x: divide(1, add(1, x)),
                 latex=r"\frac{d}{dx}\ln(1+x) = \frac{1}{1+x}")  # fmt: skip
 expm1 = defrule("expm1", np.expm1, deriv=lambda out, x: add(out, 1), latex=r"\frac{d}{dx}(e^x - 1) = e^x")
@@ -47,7 +78,7 @@ sigmoid = defrule("sigmoid", _sigmoid_impl, deriv=lambda out, x: multiply(out, s
                   latex=r"\frac{d}{dx}\sigma(x) = \sigma(x)\,(1 - \sigma(x))")  # fmt: skip
 softplus = defrule("softplus", lambda x: np.logaddexp(0, x), deriv=lambda out, x: sigmoid(x),
                    latex=r"\frac{d}{dx}\ln(1 + e^x) = \sigma(x)")  # fmt: skip
-relu = defrule("relu", _relu_impl, deriv=lambda out, x: _step(x),
+relu = defrule("relu", _relu_impl, deriv=lambda out, x: relu_step(x),
                latex=r"\frac{d}{dx}\max(0, x) = [x > 0]\ \ (\text{0 at } x = 0)")  # fmt: skip
 conjugate = defrule("conjugate", np.conjugate, vjp=lambda g, out, x: conjugate(g), linear=True,
                     latex=r"\bar{z}\text{ is linear over }\mathbb{R}:\ \text{its VJP is } \bar{g}")  # fmt: skip

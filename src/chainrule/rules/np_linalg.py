@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import namespace
-from ..registry import PerArgument, defrule
+from ..registry import ENGINE, PerArgument, defrule
 from ..tracer import concrete
 from .arithmetic import add, divide, multiply, negative, subtract, where
 from .linalg import matmul
@@ -77,12 +77,11 @@ def _transpose_of(linear: Any, like: Any, cotangent: Any) -> Any:
     """The transpose of a linear map of ``like``-shaped inputs, applied to ``cotangent``.
 
     ``linear`` is a JVP written with differentiable ops; reverse mode over it
-    is its exact adjoint (JAX's "linearize, then transpose").
+    is its exact adjoint (JAX's "linearize, then transpose"). The engine sits
+    above this table and lends its ``vjp`` through ``registry.ENGINE``.
     """
-    from ..transforms import vjp  # noqa: PLC0415  (transforms import the table)
-
     zero = np.zeros_like(concrete(like))
-    return vjp(linear, zero)[1](cotangent)[0]
+    return ENGINE.vjp(linear, zero)[1](cotangent)[0]
 
 
 def _off_diagonal_reciprocal(differences: Any) -> Any:

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..registry import defrule
 from ..tracer import concrete
-from .arithmetic import divide, multiply, power, where
-from .reduce import _spread, sum  # noqa: A004
+from .arithmetic import divide, multiply, where
+from .elementwise import power
+from .reduce import spread, sum  # noqa: A004
 from .shape import getitem
 
 
@@ -45,7 +46,7 @@ def _pnorm_impl(a: Any, p: float = 2.0, axis: Any = None, keepdims: bool = False
 
 def _pnorm_factor(out: Any, a: Any, p: float, axis: Any, keepdims: bool) -> Any:
     """d norm / d a_i = (a_i / norm)^(p-1), and 0 where the norm is 0."""
-    norm = _spread(out, a, axis, keepdims)
+    norm = spread(out, a, axis, keepdims)
     zero = concrete(norm) == 0
     ratio = divide(a, where(zero, 1, norm)) if np.any(zero) else divide(a, norm)
     factor = ratio if p == 2 else power(ratio, p - 1)
@@ -55,7 +56,7 @@ def _pnorm_factor(out: Any, a: Any, p: float, axis: Any, keepdims: bool) -> Any:
 pnorm = defrule(
     "pnorm", _pnorm_impl,
     vjp=lambda g, out, a, p=2.0, axis=None, keepdims=False: multiply(
-        _spread(g, a, axis, keepdims), _pnorm_factor(out, a, p, axis, keepdims)),
+        spread(g, a, axis, keepdims), _pnorm_factor(out, a, p, axis, keepdims)),
     jvp=lambda t, out, a, p=2.0, axis=None, keepdims=False: sum(
         multiply(t, _pnorm_factor(out, a, p, axis, keepdims)), axis=axis, keepdims=keepdims),
     latex=r"\frac{\partial}{\partial a_i}\Big(\sum_j a_j^p\Big)^{1/p} = \Big(\frac{a_i}{\|a\|_p}\Big)^{p-1}"

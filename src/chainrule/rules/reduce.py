@@ -1,7 +1,7 @@
 """Reductions over any axis, with keepdims; softmax and its relatives.
 
 A reduction's VJP spreads the output gradient back over the reduced axes
-(``_spread``); its JVP reduces the tangent the same way the value was reduced.
+(``spread``); its JVP reduces the tangent the same way the value was reduced.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ..registry import defrule
 from ..tracer import concrete
 from .arithmetic import divide, multiply, subtract, where
 from .elementwise import exp
-from .shape import broadcast_to, reshape
+from .shape import broadcast_to, moveaxis_all, reshape, transpose
 
 
 def normalize_axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -32,7 +32,7 @@ def kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
-def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+def spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """Bring a reduced gradient back to x's shape (reduced axes broadcast)."""
     if not keepdims:
         g = reshape(g, kept_shape(x.shape, axis))
@@ -56,12 +56,12 @@ _sum_impl.replay_source = lambda x, axis="None", keepdims="False": f"{x}.sum(axi
 _mean_impl.replay_source = lambda x, axis="None", keepdims="False": f"{x}.mean(axis={axis}, keepdims={keepdims})"
 
 sum = defrule(  # noqa: A001  (the table's name for it)
-    "sum", _sum_impl, vjp=lambda g, out, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims),
+    "sum", _sum_impl, vjp=lambda g, out, x, axis=None, keepdims=False: spread(g, x, axis, keepdims),
     linear=True, latex=r"\frac{\partial}{\partial x_i}\sum_j x_j = 1",
 )  # fmt: skip
 mean = defrule(
     "mean", _mean_impl,
-    vjp=lambda g, out, x, axis=None, keepdims=False: divide(_spread(g, x, axis, keepdims), _reduced_count(x, axis)),
+    vjp=lambda g, out, x, axis=None, keepdims=False: divide(spread(g, x, axis, keepdims), _reduced_count(x, axis)),
     linear=True, latex=r"\frac{\partial}{\partial x_i}\frac1n\sum_j x_j = \frac1n",
 )  # fmt: skip
 
@@ -83,7 +83,7 @@ def _min_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 def _extremum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return multiply(_spread(g, x, axis, keepdims), _extremum_partial(g, out, x, axis, keepdims))
+    return multiply(spread(g, x, axis, keepdims), _extremum_partial(g, out, x, axis, keepdims))
 
 
 def _extremum_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -107,13 +107,11 @@ def _prod_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 def _product_of_others(out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """d prod / d x_i = prod_{j != i} x_j, correct even where some x_j = 0."""
     if np.all(concrete(x) != 0):
-        return divide(_spread(out, x, axis, keepdims), x)
+        return divide(spread(out, x, axis, keepdims), x)
     # With zeros, out / x is 0/0: multiply the others explicitly. Move the reduced
     # axes last, lay the n entries out as an n x n grid with ones on the diagonal,
     # and take products along rows: O(n^2), but only for inputs that contain zeros.
     axes = normalize_axes(axis, x.ndim)
-    from .shape import moveaxis_all, transpose  # noqa: PLC0415
-
     moved, inverse = moveaxis_all(x, axes)
     batch = moved.shape[: moved.ndim - len(axes)]
     n = _reduced_count(x, axis)
@@ -127,7 +125,7 @@ def _product_of_others(out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 prod = defrule(
     "prod", _prod_impl,
     vjp=lambda g, out, x, axis=None, keepdims=False: multiply(
-        _spread(g, x, axis, keepdims), _product_of_others(out, x, axis, keepdims)),
+        spread(g, x, axis, keepdims), _product_of_others(out, x, axis, keepdims)),
     jvp=lambda t, out, x, axis=None, keepdims=False: sum(
         multiply(t, _product_of_others(out, x, axis, keepdims)), axis=axis, keepdims=keepdims),
     latex=r"\frac{\partial}{\partial x_i}\prod_j x_j = \prod_{j \ne i} x_j",
@@ -153,7 +151,7 @@ def _softmax_of(out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 logsumexp = defrule(
     "logsumexp", _logsumexp_impl,
     vjp=lambda g, out, x, axis=None, keepdims=False: multiply(
-        _spread(g, x, axis, keepdims), _softmax_of(out, x, axis, keepdims)),
+        spread(g, x, axis, keepdims), _softmax_of(out, x, axis, keepdims)),
     jvp=lambda t, out, x, axis=None, keepdims=False: sum(
         multiply(t, _softmax_of(out, x, axis, keepdims)), axis=axis, keepdims=keepdims),
     latex=r"\frac{\partial}{\partial x_i}\log\sum_j e^{x_j} = \frac{e^{x_i}}{\sum_j e^{x_j}}",
