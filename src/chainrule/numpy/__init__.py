@@ -31,12 +31,9 @@ import numpy as _np
 
 from ..eager import register_numpy_namespace as _register_numpy_namespace
 from . import _methods, _shape, fft, linalg, random  # noqa: F401  (_methods installs x.var(), x.cumsum(), ...)
+from ._arrays import array, asanyarray, asarray, ascontiguousarray
 from ._construct import (
     arange,
-    array,
-    asanyarray,
-    asarray,
-    ascontiguousarray,
     copy,
     diag_indices,
     empty,

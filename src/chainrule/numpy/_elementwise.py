@@ -16,31 +16,10 @@ from .. import rules as R
 from ..backend import namespace
 from ..rules import np_ufuncs as U
 from ..tracer import concrete, is_traced
+from ._arrays import as_traceable, cast
 from ._dispatch import non_differentiable, refuse, traced_or
 
 _LISTS = (list, tuple)
-
-
-def as_traceable(x: Any) -> Any:
-    """A list/tuple that holds traced values becomes one traced array; anything else is returned as is."""
-    if type(x) in (list, tuple):
-        from ._construct import array  # noqa: PLC0415  (construction builds on the elementwise ops)
-
-        return array(x)
-    return x
-
-
-def cast(x: Any, dtype: Any) -> Any:
-    """``x`` as ``dtype``: differentiably for traced values, with x's own module (NumPy, CuPy) otherwise."""
-    if dtype is None:
-        return x
-    dtype = np.dtype(dtype)
-    if is_traced(x) and dtype.kind not in "fc":
-        # An integer or boolean result is piecewise constant in x: its derivative is zero (as in
-        # HIPS autograd and JAX), so it is a plain constant; a traced int tangent would be a wrong number.
-        value = concrete(x)
-        return namespace(value).asarray(value, dtype=dtype)
-    return R.astype(x, dtype=dtype) if is_traced(x) else namespace(x).asarray(x, dtype=dtype)
 
 
 def _ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:

@@ -16,7 +16,7 @@ from ..backend import namespace
 from ..rules import np_linalg as L
 from ..rules import np_ufuncs as U
 from ..tracer import concrete
-from ._construct import as_array
+from ._arrays import as_array
 from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
 from ._elementwise import _ufunc, cast
 

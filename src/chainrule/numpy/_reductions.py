@@ -19,9 +19,8 @@ from ..rules import np_reduce as NR
 from ..rules import np_ufuncs as U
 from ..rules.reduce import normalize_axes
 from ..tracer import concrete, is_traced
-from ._construct import as_array, as_array_like
+from ._arrays import as_array, as_array_like, cast
 from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
-from ._elementwise import cast
 
 _NOT_GIVEN = np._NoValue  # noqa: SLF001  (NumPy's marker for "argument not given")
 

@@ -19,9 +19,8 @@ from .. import rules as R
 from ..backend import namespace
 from ..registry import Box
 from ..tracer import concrete
-from ._construct import as_array, as_array_like
+from ._arrays import as_array, as_array_like, cast
 from ._dispatch import has_traced, is_scalar, non_differentiable, refuse, traced_or
-from ._elementwise import cast
 
 _SHAPE = "describes the shape, not the values"
 shape, ndim, size = (

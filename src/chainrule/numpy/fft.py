@@ -31,7 +31,7 @@ from .. import rules as R
 from ..backend import namespace
 from ..rules import np_fft as F
 from ..tracer import concrete
-from ._construct import as_array
+from ._arrays import as_array
 from ._dispatch import NON_DIFFERENTIABLE, is_scalar, refuse, traced_or
 from ._shape import roll
 

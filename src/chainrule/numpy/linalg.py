@@ -27,7 +27,7 @@ from ..rules import np_ufuncs as U
 from ..tracer import concrete
 from . import _products, _shape
 from . import _reductions as _reduce
-from ._construct import as_array
+from ._arrays import as_array
 from ._dispatch import NON_DIFFERENTIABLE, is_scalar, non_differentiable, not_differentiable_yet, traced_or
 
 LinAlgError = np.linalg.LinAlgError

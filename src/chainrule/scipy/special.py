@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import rules as R
-from ..numpy._construct import as_array
+from ..numpy._arrays import as_array
 from ..numpy._dispatch import refuse, traced_or
 from ..rules import np_special as S
 from ..tracer import concrete

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from .. import rules as R
-from ..numpy._construct import as_array, as_array_like
+from ..numpy._arrays import as_array, as_array_like
 from ..numpy._dispatch import traced_or
 from ..rules import np_special as S
 
