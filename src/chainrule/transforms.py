@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .backend import namespace
-from .forward import ForwardBox, ForwardTrace
+from .forward import BatchedForwardTrace, ForwardBox, ForwardTrace
 from .registry import ENGINE, Box
 from .reverse import ReverseBox, ReverseTrace, backpropagate
 from .tracer import concrete, new_level
@@ -357,28 +357,29 @@ def _basis(leaves: list) -> Any:
             yield directions
 
 
-def _assemble(rows: list, out_leaves: list, in_leaves: list, out_def: TreeDef, in_def: TreeDef, fwd: bool) -> Any:
-    """Stack per-direction results into out_tree-of-in_tree arrays of shape out.shape + in.shape."""
+def _assemble(rows: list, out_leaves: list, in_leaves: list, out_def: TreeDef, in_def: TreeDef) -> Any:
+    """Stack per-output-entry gradients into out_tree-of-in_tree arrays of shape out.shape + in.shape.
+
+    ``rows[k]`` holds the gradient of every input for output entry k (in flattening order).
+    """
     from .rules import reshape, stack  # noqa: PLC0415
 
     blocks = []
-    offset_in = 0
     in_sizes = [int(np.size(concrete(x))) for x in in_leaves]
     out_sizes = [int(np.size(concrete(y))) for y in out_leaves]
+    offset_out = 0
     for oi, y in enumerate(out_leaves):
         per_input = []
-        offset_in = 0
         for ii, x in enumerate(in_leaves):
-            if fwd:  # rows[k] = tangent of every output for input direction k
-                cols = [reshape(rows[offset_in + k][oi], shape=(-1,)) for k in range(in_sizes[ii])]
-                matrix = stack(*cols, axis=-1) if cols else np.zeros((out_sizes[oi], 0))
-            else:  # rows[k] = gradient of every input for output direction k
-                offset_out = int(np.sum(out_sizes[:oi], dtype=np.int64))
-                cols = [reshape(rows[offset_out + k][ii], shape=(-1,)) for k in range(out_sizes[oi])]
-                matrix = stack(*cols, axis=0) if cols else np.zeros((0, in_sizes[ii]))
-            per_input.append(reshape(matrix, shape=np.shape(concrete(y)) + np.shape(concrete(x))))
-            offset_in += in_sizes[ii]
+            shape = np.shape(concrete(y)) + np.shape(concrete(x))
+            if out_sizes[oi] == 1:  # one output entry (a gradient, inside hessian): its row is the block
+                per_input.append(reshape(rows[offset_out][ii], shape=shape))
+                continue
+            cols = [reshape(rows[offset_out + k][ii], shape=(-1,)) for k in range(out_sizes[oi])]
+            matrix = stack(*cols, axis=0) if cols else np.zeros((0, in_sizes[ii]))
+            per_input.append(reshape(matrix, shape=shape))
         blocks.append(tree_unflatten(in_def, per_input))
+        offset_out += out_sizes[oi]
     return tree_unflatten(out_def, blocks)
 
 
@@ -400,16 +401,17 @@ def jacrev(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         out_leaves, out_def = tree_flatten(out)
         rows = [tree_flatten(vjp_fun(tree_unflatten(out_def, e)))[0] for e in _basis(out_leaves)]
         in_leaves, in_def = _input_structure(args, argnums, numbers)
-        jac = _assemble(rows, out_leaves, in_leaves, out_def, in_def, fwd=False)
+        jac = _assemble(rows, out_leaves, in_leaves, out_def, in_def)
         return (jac, aux) if has_aux else jac
 
     return wrapped
 
 
 def jacfwd(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
-    """The Jacobian by forward mode: one tangent pass per input entry.
+    """The Jacobian by forward mode: all input directions pushed through one pass.
 
-    Best when there are fewer inputs than outputs.
+    Best when there are fewer inputs than outputs. The tangents carry a leading
+    axis, one row per input entry (``chainrule.batching``), so ``fun`` runs once.
 
     >>> import chainrule as cr
     >>> cr.jacfwd(lambda x: cr.numpy.stack([x.sum(), (x * x).sum()]))(cr.numpy.array([1.0, 2.0])).tolist()
@@ -420,26 +422,62 @@ def jacfwd(fun: Function, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     def wrapped(*args: Any) -> Any:
         numbers = _check_argnums(argnums, len(args), "jacfwd")
         in_leaves, in_def = _flat_inputs(args, numbers, "jacfwd")
-        aux_box: list = []
-
-        def restricted(*chosen: Any) -> Any:
-            result = fun(*_replace_args(args, numbers, in_def, list(chosen)))
-            if has_aux:
-                result, aux = result
-                aux_box.append(aux)
-            return result
-
-        out_leaves, out_def, rows = None, None, []
-        for directions in _basis(in_leaves):
-            out, tangent = jvp(restricted, in_leaves, directions)
-            out_leaves, out_def = tree_flatten(out)
-            rows.append(tree_flatten(tangent)[0])
-        if out_leaves is None:  # no input entries at all
-            out_leaves, out_def = tree_flatten(restricted(*in_leaves))
-        jac = _assemble(rows, out_leaves, in_leaves, out_def, _input_structure(args, argnums, numbers)[1], fwd=True)
-        return (jac, aux_box[-1]) if has_aux else jac
+        sizes = [math.prod(np.shape(concrete(x))) for x in in_leaves]
+        total = int(np.sum(sizes, dtype=np.int64))
+        trace = BatchedForwardTrace(new_level(), total) if total else None
+        boxes = []
+        offset = 0
+        for x, size in zip(in_leaves, sizes):
+            if trace is None:  # no input entries at all: nothing to follow
+                boxes.append(x)
+                continue
+            value = concrete(x)
+            # Input entry k's direction is row offset + k of the identity: this input's block of columns
+            seed = namespace(value).eye(total, size, k=-offset, dtype=value.dtype)
+            boxes.append(ForwardBox(x, trace, seed.reshape((total,) + value.shape)))
+            offset += size
+        result = fun(*_replace_args(args, numbers, in_def, boxes))
+        aux = None
+        if has_aux:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError("jacfwd: with has_aux=True the function must return (output, aux)")
+            result, aux = result
+            aux_leaves, aux_def = tree_flatten(aux)
+            aux = tree_unflatten(aux_def, [_forward_value(a, trace) for a in aux_leaves])
+        out_leaves, out_def = tree_flatten(result)
+        in_shapes = [np.shape(concrete(x)) for x in in_leaves]
+        blocks = [_jacobian_blocks(y, trace, sizes, in_shapes) for y in out_leaves]
+        in_structure = _input_structure(args, argnums, numbers)[1]
+        jac = tree_unflatten(out_def, [tree_unflatten(in_structure, block) for block in blocks])
+        return (jac, aux) if has_aux else jac
 
     return wrapped
+
+
+def _forward_value(x: Any, trace: BatchedForwardTrace | None) -> Any:
+    return x.value if isinstance(x, ForwardBox) and x._trace is trace else x
+
+
+def _jacobian_blocks(y: Any, trace: BatchedForwardTrace | None, sizes: list, in_shapes: list) -> list:
+    """d y / d x for each input leaf x, of shape y.shape + x.shape, from y's K = sum(sizes) tangents."""
+    from .rules import getitem, reshape, transpose  # noqa: PLC0415
+
+    out_shape = np.shape(concrete(y))
+    if not (isinstance(y, ForwardBox) and y._trace is trace):  # y does not depend on the inputs
+        value = concrete(y)
+        dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
+        return [namespace(value).zeros(out_shape + shape, dtype=dtype) for shape in in_shapes]
+    tangent = y.tangent  # (K,) + y.shape: row k is the derivative along input entry k
+    moved = tuple(range(1, len(out_shape) + 1)) + (0,)  # the input entries last
+    blocks = []
+    offset = 0
+    for size, shape in zip(sizes, in_shapes):
+        rows = tangent if len(sizes) == 1 else getitem(tangent, index=slice(offset, offset + size))
+        if out_shape:
+            rows = transpose(rows, axes=moved)
+        blocks.append(reshape(rows, shape=out_shape + shape))
+        offset += size
+    return blocks
 
 
 def _input_structure(args: tuple, argnums: int | Sequence[int], numbers: tuple[int, ...]) -> tuple[list, TreeDef]:
