@@ -141,6 +141,35 @@ def _logsumexp_impl(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return out if keepdims else np.squeeze(out, axis=normalize_axes(axis, np.ndim(x)))
 
 
+def _logsumexp_with_residuals(x: Any, axis: Any = None, keepdims: bool = False) -> tuple[Any, tuple]:
+    """logsumexp, keeping exp(x - peak) and its sums: the first-order VJP is then one product.
+
+    Rows that are all -inf sum to 0; their sum is kept as inf, so their weights
+    g / sum are 0 (their gradient is 0, as the differentiable VJP's).
+    """
+    peak = x.max(axis=axis, keepdims=True)
+    all_finite = np.isfinite(peak).all()
+    if not all_finite:
+        peak = np.where(np.isfinite(peak), peak, 0)
+    shifted = np.exp(x - peak)
+    total = shifted.sum(axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):
+        out = np.log(total) + peak
+    if not all_finite:
+        total = np.where(total == 0, np.inf, total)
+    out = out if keepdims else np.squeeze(out, axis=normalize_axes(axis, np.ndim(x)))
+    return out, (shifted, total)
+
+
+def _logsumexp_vjp_from_residuals(
+    g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False, residuals: Any = None, wanted: Any = (0,)
+) -> list:
+    """d logsumexp / dx = softmax(x) = exp(x - peak) / sum: the forward's exponentials, scaled by g / sum."""
+    shifted, total = residuals
+    weights = (g if keepdims else g.reshape(total.shape)) / total
+    return [shifted * weights]
+
+
 def _softmax_of(out: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """softmax(x) = exp(x - logsumexp(x)); 0 (not nan) for rows that are all -inf."""
     lse = out if keepdims else reshape(out, kept_shape(x.shape, axis))
@@ -155,6 +184,7 @@ logsumexp = defrule(
     jvp=lambda t, out, x, axis=None, keepdims=False: sum(
         multiply(t, _softmax_of(out, x, axis, keepdims)), axis=axis, keepdims=keepdims),
     latex=r"\frac{\partial}{\partial x_i}\log\sum_j e^{x_j} = \frac{e^{x_i}}{\sum_j e^{x_j}}",
+    impl_with_residuals=_logsumexp_with_residuals, vjp_from_residuals=_logsumexp_vjp_from_residuals,
 )  # fmt: skip
 
 
