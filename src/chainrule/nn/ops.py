@@ -367,6 +367,85 @@ def _dense_chain_jvp(argnum: int, t: Any, out: Any, x: Any, *params: Any, activa
     return tangent
 
 
+# A jit replay sees the types, shapes and dtypes of its trace, so the choices the two kernels above make
+# on them (dot or matmul, the bias added in place, shared ones for the column sums) are made once, when
+# the step is recorded. Each replay form returns a function making exactly the NumPy calls the kernel
+# makes on such inputs (tests/test_jit_kernels.py checks replays against eager runs bit for bit), or None where
+# the kernel itself must run (N-d batches, mixed dtypes, a subset of the gradients).
+def _dense_chain_replay_form(x: Any, *params: Any, activations: tuple = ()) -> Any:
+    if not _same_matrices(x, *params[::2]) or not _same_arrays(x, *params[1::2]):
+        return None
+    if len(params) != 2 * len(activations) or not activations:
+        return None
+    if any(activation is not None and activation not in DENSE_ACTIVATIONS for activation in activations):
+        return None
+    layers = tuple((None, None) if a is None else (DENSE_ACTIVATIONS[a][0].impl, DENSE_ACTIVATIONS[a][1])
+                   for a in activations)  # fmt: skip
+
+    def dense_chain_rows(x: Any, *params: Any, activations: tuple = ()) -> tuple[Any, Any]:
+        inputs: list = []
+        slopes: list = []
+        h = x
+        for k, (function, slope) in enumerate(layers):
+            inputs.append(h)
+            h = h.dot(params[2 * k])
+            h += params[2 * k + 1]
+            if function is None:
+                slopes.append(None)
+            else:
+                h = function(h)
+                slopes.append(slope(h))
+        return h, (inputs, slopes)
+
+    return dense_chain_rows
+
+
+def _dense_chain_vjp_replay_form(
+    g: Any, out: Any, x: Any, *params: Any, activations: tuple = (), residuals: Any, wanted: tuple
+) -> Any:
+    inputs, slopes = residuals
+    kept_slopes = [slope for slope in slopes if slope is not None]
+    if not _same_matrices(g, *inputs, *params[::2], *kept_slopes) or not _same_arrays(g, *params[1::2]):
+        return None
+    if g.shape[0] > SMALL_SUM or wanted != tuple(range(1, len(params) + 1)):
+        return None
+    row_ones = shared_ones(g.shape[:1], g.dtype)
+
+    def dense_chain_vjp_rows(
+        g: Any, out: Any, x: Any, *params: Any, activations: tuple = (), residuals: Any, wanted: tuple
+    ) -> list:
+        inputs, slopes = residuals
+        gradients = []  # (bias, weight) of the last layer first
+        for k in range(len(slopes) - 1, -1, -1):
+            slope = slopes[k]
+            if slope is not None:
+                g = g * slope
+            gradients += (row_ones.dot(g), inputs[k].T.dot(g))
+            if k:
+                g = g.dot(params[2 * k].T)
+        gradients.reverse()
+        return gradients
+
+    return dense_chain_vjp_rows
+
+
+def _same_matrices(first: Any, *more: Any) -> bool:
+    """NumPy matrices of one dtype (where array_matmul takes ndarray.dot)."""
+    return (
+        type(first) is np.ndarray and first.ndim == 2 and _same_arrays(first, *more) and all(m.ndim == 2 for m in more)
+    )
+
+
+def _same_arrays(first: Any, *more: Any) -> bool:
+    """NumPy arrays (not subclasses) of one dtype (so no product or sum promotes)."""
+    dtype = getattr(first, "dtype", None)
+    return type(first) is np.ndarray and all(type(m) is np.ndarray and m.dtype == dtype for m in more)
+
+
+_dense_chain_with_residuals.replay_form = _dense_chain_replay_form  # type: ignore[attr-defined]
+_dense_chain_vjp_from_residuals.replay_form = _dense_chain_vjp_replay_form  # type: ignore[attr-defined]
+
+
 dense_chain = defrule(
     "dense_chain", _dense_chain_impl,
     vjp=PerArgument(_dense_chain_vjp), jvp=PerArgument(_dense_chain_jvp),
@@ -631,3 +710,61 @@ softmax_cross_entropy_labels = defrule(
     latex=r"\ell = \log\sum_j e^{z_j} - (1-s)\,z_y - \tfrac{s}{K}\sum_k z_k:\ "
     r"\frac{\partial \ell}{\partial z_k} = \mathrm{softmax}(z)_k - (1-s)\,[k = y] - \tfrac{s}{K}",
 )  # fmt: skip
+
+
+# The jit replay forms of the two kernels above (see _dense_chain_replay_form): integer labels for a
+# matrix of logits, without smoothing, summed or averaged. The label range is still checked on every call.
+def _label_ce_replay_form(logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
+    if not _same_matrices(logits) or logits.dtype.kind != "f" or smoothing or reduction not in ("sum", "mean"):
+        return None
+    if type(labels) is not np.ndarray or labels.dtype.kind != "i" or labels.shape != logits.shape[:1]:
+        return None
+    count, num_classes = logits.shape
+    if not 0 < count <= SMALL_SUM or num_classes > SMALL_SUM:
+        return None
+    starts = _row_starts(count, num_classes)
+    class_ones = shared_ones((num_classes, 1), logits.dtype)
+    row_ones = shared_ones((count,), logits.dtype)
+    divisor = _count_scalar(count, logits.dtype) if reduction == "mean" else None
+
+    def label_ce_rows(logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> tuple[Any, Any]:
+        if labels.item(labels.argmin()) < 0 or labels.item(labels.argmax()) >= num_classes:
+            raise labels_out_of_range(labels, num_classes)
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.dot(class_ones)
+        positions = starts + labels
+        picked = shifted.reshape(-1)[positions]
+        loss_rows = np.log(total[..., 0])
+        loss_rows -= picked
+        loss = loss_rows.dot(row_ones)
+        return (loss if divisor is None else loss / divisor), (exp, total, positions)
+
+    return label_ce_rows
+
+
+def _label_ce_vjp_replay_form(
+    g: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0, *, residuals: Any,
+    wanted: tuple,
+) -> Any:  # fmt: skip
+    if smoothing or reduction not in ("sum", "mean") or type(residuals[0]) is not np.ndarray:
+        return None
+    count = _row_count(z) if reduction == "mean" else None
+
+    def label_ce_vjp_rows(
+        g: Any, out: Any, z: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0, *, residuals: Any,
+        wanted: tuple,
+    ) -> list:  # fmt: skip
+        exp, total, positions = residuals
+        dlogits = exp / total
+        if not dlogits.flags.c_contiguous:  # (the layout is not part of a jit signature: checked on every call)
+            dlogits = np.ascontiguousarray(dlogits)
+        dlogits.reshape(-1)[positions] -= 1.0
+        dlogits *= g if count is None else g / count
+        return [dlogits]
+
+    return label_ce_vjp_rows
+
+
+_label_ce_with_residuals.replay_form = _label_ce_replay_form  # type: ignore[attr-defined]
+_label_ce_vjp_from_residuals.replay_form = _label_ce_vjp_replay_form  # type: ignore[attr-defined]

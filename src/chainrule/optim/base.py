@@ -138,6 +138,28 @@ def find_nonfinite(leaves: Sequence[Any]) -> int | None:
     return None
 
 
+def _find_nonfinite_replay_form(leaves: Sequence[Any]) -> Any:
+    """For a jit replay (which sees the trace's types, shapes and dtypes): small BLAS-dtype arrays are
+    tested with one x . v each, summed into one number; only a sum that is not finite (a NaN or inf, or
+    finite values whose sum overflows) runs the leaf-by-leaf search. The answer is find_nonfinite's."""
+    if not all(type(leaf) is np.ndarray and leaf.dtype.char in "fdFD" and leaf.size <= SMALL_SUM for leaf in leaves):
+        return None
+    fractions = [_fractions(leaf.dtype)[: leaf.size] for leaf in leaves]
+    flat = [leaf.ndim == 1 for leaf in leaves]  # others are read through ravel(), a view when contiguous
+    search = find_nonfinite.__wrapped__  # type: ignore[attr-defined]
+
+    def find_nonfinite_small(leaves: Sequence[Any]) -> int | None:
+        total = 0.0
+        for leaf, fraction, is_flat in zip(leaves, fractions, flat):
+            total += (leaf if is_flat else leaf.ravel()).dot(fraction)
+        return None if cmath.isfinite(total) else search(leaves)
+
+    return find_nonfinite_small
+
+
+find_nonfinite.__wrapped__.replay_form = _find_nonfinite_replay_form  # type: ignore[attr-defined]
+
+
 @functools.cache  # one per BLAS dtype
 def _fractions(dtype: np.dtype) -> np.ndarray:
     fractions = np.full(SMALL_SUM, 1.0 / SMALL_SUM, dtype)
