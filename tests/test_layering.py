@@ -33,18 +33,6 @@ FLOORS = [
 ]
 APPLICATIONS = len(FLOORS)
 
-# Private names still imported across modules, in files outside the work that untangled
-# the circles (issue 17). Listed so that the list can only shrink: a new crossing fails,
-# and so does an entry that no longer occurs.
-KNOWN_PRIVATE_IMPORTS = {
-    ("chainrule.nn.module", "chainrule.tree", name)
-    for name in ("_build", "_flatten_all", "_match_leaf", "_register", "_same_structure", "_structure_matcher",
-                 "_treedef")
-} | {
-    ("chainrule.numpy._products", "chainrule.numpy._elementwise", "_ufunc"),
-    ("chainrule.explain.backprop", "chainrule.transforms", "_as_differentiable"),
-}  # fmt: skip
-
 
 def _modules() -> dict[str, tuple[Path, bool]]:
     """Every chainrule module by dotted name: (its file, whether it is a package's __init__)."""
@@ -182,19 +170,29 @@ def test_every_import_points_down_the_floors() -> None:
     assert not upward, "imports that point up a floor (see docs/core.md, Architecture):\n" + "\n".join(upward)
 
 
-def _private_imports() -> set[tuple[str, str, str]]:
+def _private_imports(imports: list[tuple[str, str, str | None, int]] = IMPORTS) -> set[tuple[str, str, str]]:
     return {
         (importer, target, name)
-        for importer, target, name, _ in IMPORTS
+        for importer, target, name, _ in imports
         if name is not None and name.startswith("_") and not name.startswith("__") and target != importer
     }
 
 
+def test_the_private_import_finder_finds_them() -> None:
+    # Oracle: statements whose verdict is plain from the rule (one underscore, another module).
+    def statement(module: str, source: str) -> list[tuple[str, str, str | None, int]]:
+        node = ast.parse(source).body[0]
+        assert isinstance(node, (ast.Import, ast.ImportFrom))
+        return [(module, target, name, 1) for target, name in _targets(module, False, node)]
+
+    crossing = statement("chainrule.nn.module", "from ..tree import _flatten, tree_flatten")
+    assert _private_imports(crossing) == {("chainrule.nn.module", "chainrule.tree", "_flatten")}
+    assert _private_imports(statement("chainrule.nn.module", "from chainrule.transforms import _check")) == {
+        ("chainrule.nn.module", "chainrule.transforms", "_check")
+    }
+    assert not _private_imports(statement("chainrule.nn.module", "from .. import __version__, tree"))
+
+
 def test_no_private_name_crosses_a_module_boundary() -> None:
-    new = sorted(_private_imports() - KNOWN_PRIVATE_IMPORTS)
-    assert not new, f"private names imported from another module (make them public there): {new}"
-
-
-def test_the_known_private_imports_are_still_there() -> None:
-    gone = sorted(KNOWN_PRIVATE_IMPORTS - _private_imports())
-    assert not gone, f"fixed: remove these from KNOWN_PRIVATE_IMPORTS: {gone}"
+    crossing = sorted(_private_imports())
+    assert not crossing, f"private names imported from another module (make them public there): {crossing}"

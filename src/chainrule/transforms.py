@@ -34,7 +34,7 @@ Function = Callable[..., Any]
 
 
 # ---------------------------------------------------------------- input checks
-def _as_differentiable(x: Any, where: str) -> Any:
+def as_differentiable(x: Any, where: str) -> Any:
     """A transform input as an inexact array; integers and strings are refused."""
     if isinstance(x, Box) or type(x) is np.ndarray and x.dtype.kind in "fc":
         return x.as_input() if isinstance(x, Box) and x.watched else x  # (a jit trace's value)
@@ -83,7 +83,7 @@ def _flat_inputs(args: tuple, argnums: tuple[int, ...], name: str) -> tuple[list
     for index, x in enumerate(leaves):
         if not (type(x) is np.ndarray and x.dtype.kind in "fc"):  # the common case needs no check
             named = f"{name}: argument {argnums[0]}" if len(argnums) == 1 else f"{name}: an input"
-            leaves[index] = _as_differentiable(x, named)
+            leaves[index] = as_differentiable(x, named)
     return leaves, treedef
 
 
@@ -113,7 +113,7 @@ def _record(fun: Function, args: tuple, argnums: tuple[int, ...], has_aux: bool,
     """Run ``fun`` with the chosen arguments boxed in a fresh reverse trace."""
     trace = ReverseTrace(new_level())
     if len(argnums) == 1 and type(args[argnums[0]]) is np.ndarray:  # one array: no pytree work
-        leaves, treedef = [_as_differentiable(args[argnums[0]], f"{name}: argument {argnums[0]}")], None
+        leaves, treedef = [as_differentiable(args[argnums[0]], f"{name}: argument {argnums[0]}")], None
         boxes = [trace.new_input(leaves[0])]
         new_args = list(args)
         new_args[argnums[0]] = boxes[0]
@@ -310,7 +310,7 @@ def jvp(fun: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     trace = ForwardTrace(new_level())
     boxes = []
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
-        p = _as_differentiable(p, f"jvp: primal {i}")
+        p = as_differentiable(p, f"jvp: primal {i}")
         t = t if isinstance(t, Box) else namespace(p).asarray(t, dtype=p.dtype)  # on the primal's device
         if np.shape(concrete(t)) != np.shape(concrete(p)):
             raise ValueError(

@@ -37,7 +37,7 @@ Flatten = Callable[[Any], tuple[list, Any]]
 Unflatten = Callable[[Any, list], Any]
 FlattenInto = Callable[[Any, list], TreeDef]
 Build = Callable[[TreeDef, Iterator[Any]], Any]
-Matcher = Callable[[Any, list], bool]  # flattens a subtree of a known structure (see _structure_matcher)
+Matcher = Callable[[Any, list], bool]  # flattens a subtree of a known structure (see structure_matcher)
 
 
 class Shortcuts(NamedTuple):
@@ -59,12 +59,19 @@ _custom: dict[type, tuple[Flatten, Unflatten, Shortcuts | None]] = {}
 registry_generation = 0
 
 
-def register_pytree_node(cls: type, flatten: Flatten, unflatten: Unflatten) -> None:
+def register_pytree_node(
+    cls: type, flatten: Flatten, unflatten: Unflatten, *, shortcuts: Shortcuts | None = None
+) -> None:
     """Teach the tree functions a container type (``nn.Module`` uses this).
 
     ``flatten(obj) -> (children, meta)``; ``unflatten(meta, children) -> obj``.
+    ``shortcuts``: optional fast paths that give exactly the same results
+    (``nn.Module`` registers with them). Registering a type again replaces its
+    shortcuts too, so a user's own ``flatten``/``unflatten`` then rule alone.
     """
-    _register(cls, flatten, unflatten, None)  # replaces any shortcuts: the user's functions rule
+    global registry_generation
+    _custom[cls] = (flatten, unflatten, shortcuts)
+    registry_generation += 1
 
 
 def is_registered(kind: type) -> bool:
@@ -72,11 +79,10 @@ def is_registered(kind: type) -> bool:
     return kind in _custom
 
 
-def _register(cls: type, flatten: Flatten, unflatten: Unflatten, shortcuts: Shortcuts | None) -> None:
-    """``register_pytree_node`` with optional fast paths (nn.Module's); internal."""
-    global registry_generation
-    _custom[cls] = (flatten, unflatten, shortcuts)
-    registry_generation += 1
+def registered_shortcuts(kind: type) -> Shortcuts | None:
+    """The ``Shortcuts`` that ``kind`` was registered with, or None (not registered, or registered without)."""
+    custom = _custom.get(kind)
+    return None if custom is None else custom[2]
 
 
 _LEAF_TYPES = frozenset({float, int, complex, bool})
@@ -129,27 +135,27 @@ def _flatten(node: Any, leaves: list) -> TreeDef:
         leaves.append(node)
         return LEAF
     if kind is list or kind is tuple:
-        return _treedef(kind, None, _flatten_all(node, leaves))
+        return make_treedef(kind, None, flatten_children(node, leaves))
     custom = _custom.get(kind)
     if custom is not None:
         if custom[2] is not None:
             return custom[2].flatten_into(node, leaves)
         children, meta = custom[0](node)
-        return _treedef(kind, meta, _flatten_all(children, leaves))
+        return make_treedef(kind, meta, flatten_children(children, leaves))
     if node is None:
         return _NONE
     if kind is dict:  # plain dicts: _children's dict branch, without the array tests before it
         keys = _sorted_keys(node)
-        return _treedef(kind, keys, _flatten_all([node[key] for key in keys], leaves))
+        return make_treedef(kind, keys, flatten_children([node[key] for key in keys], leaves))
     parts = _children(node)
     if parts is None:
         leaves.append(node)
         return LEAF
     kind, meta, children = parts
-    return _treedef(kind, meta, _flatten_all(children, leaves))
+    return make_treedef(kind, meta, flatten_children(children, leaves))
 
 
-def _flatten_all(children: Any, leaves: list) -> tuple:
+def flatten_children(children: Any, leaves: list) -> tuple[TreeDef, ...]:
     """The TreeDefs of ``children`` (an iterable), appending their leaves; arrays inline, not a call each."""
     child_defs = []
     for child in children:
@@ -161,12 +167,13 @@ def _flatten_all(children: Any, leaves: list) -> tuple:
     return tuple(child_defs)
 
 
-def _treedef(kind: Any, meta: Any, children: tuple) -> TreeDef:
+def make_treedef(kind: Any, meta: Any, children: tuple) -> TreeDef:
+    """``TreeDef(kind, meta, children)``, made faster: for the flattening paths, which make one per node."""
     # tuple.__new__ directly: NamedTuple's generated constructor is a Python-level call
     return _tuple_new(TreeDef, (kind, meta, children))
 
 
-def _same_structure(first: tuple, second: tuple) -> bool:
+def same_structure(first: tuple, second: tuple) -> bool:
     """Whether two tuples of TreeDefs hold the very same kinds and metas all the way down.
 
     Identity, not ``==``: treedefs that compare equal can still rebuild
@@ -176,26 +183,27 @@ def _same_structure(first: tuple, second: tuple) -> bool:
     if len(first) != len(second):
         return False
     for a, b in zip(first, second):
-        if a is not b and (a[0] is not b[0] or a[1] is not b[1] or not _same_structure(a[2], b[2])):
+        if a is not b and (a[0] is not b[0] or a[1] is not b[1] or not same_structure(a[2], b[2])):
             return False
     return True
 
 
 def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
-    return _build(treedef, iter(leaves))
+    return build_tree(treedef, iter(leaves))
 
 
-def _build(td: TreeDef, leaves: Any) -> Any:
+def build_tree(td: TreeDef, leaves: Iterator[Any]) -> Any:
+    """``tree_unflatten`` from an iterator: builds the pytree of structure ``td``, taking leaves from ``leaves``."""
     kind, meta, children = td  # plain tuple unpacking: cheaper than the NamedTuple properties
     if kind is None:
         return next(leaves)
     if kind is tuple or kind is list:
-        return kind([next(leaves) if child is LEAF else _build(child, leaves) for child in children])
+        return kind([next(leaves) if child is LEAF else build_tree(child, leaves) for child in children])
     custom = _custom.get(kind)
     if custom is not None and custom[2] is not None:
         return custom[2].build(td, leaves)
-    built = [next(leaves) if child is LEAF else _build(child, leaves) for child in children]
+    built = [next(leaves) if child is LEAF else build_tree(child, leaves) for child in children]
     if custom is not None:
         return custom[1](meta, built)
     if kind is type(None):
@@ -207,23 +215,24 @@ def _build(td: TreeDef, leaves: Any) -> Any:
     return kind(**dict(zip(meta, built)))  # dataclass
 
 
-def _structure_matcher(td: TreeDef) -> Matcher:
+def structure_matcher(td: TreeDef) -> Matcher:
     """A Matcher for ``td`` by the generic path: ``matcher(node, leaves)`` flattens the node, appending its leaves.
 
     It says whether the node's structure has the same kinds and metas as ``td``
-    (``_same_structure``); on False the caller drops what was appended and
+    (``same_structure``); on False the caller drops what was appended and
     flattens the generic way. (nn.Module writes faster Matchers for its own
     structures and uses this one for the kinds inside them it does not know.)
     """
     expected = (td,)
 
     def match_other(node: Any, leaves: list) -> bool:
-        return _same_structure((_flatten(node, leaves),), expected)
+        return same_structure((_flatten(node, leaves),), expected)
 
     return match_other
 
 
-def _match_leaf(node: Any, leaves: list) -> bool:
+def match_leaf(node: Any, leaves: list) -> bool:
+    """The Matcher of ``LEAF``: whether ``node`` is a leaf, appending it (a container appends its leaves: drop them)."""
     if type(node) is _ndarray:
         leaves.append(node)
         return True

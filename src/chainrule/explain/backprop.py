@@ -316,7 +316,7 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
     The output must be a scalar unless ``seed`` (the cotangent to start from,
     of the output's shape) is given.
     """
-    from ..transforms import _as_differentiable  # noqa: PLC0415  (the transforms' own input check)
+    from ..transforms import as_differentiable  # noqa: PLC0415  (the transforms' own input check)
 
     if not args:
         raise ValueError("backprop: give the function's arguments, e.g. backprop(f, 0.5)")
@@ -327,7 +327,7 @@ def backprop(fun: Callable[..., Any], *args: Any, seed: Any = None, names: list[
     leaf_names: list[str] = []
     for name, child in zip(arg_names, treedef.children):
         leaf_names.extend(_leaf_paths(child, name))
-    values = [_as_differentiable(x, f"backprop: input {n}") for x, n in zip(leaves, leaf_names)]
+    values = [as_differentiable(x, f"backprop: input {n}") for x, n in zip(leaves, leaf_names)]
 
     trace = ReverseTrace(new_level())
     boxes = [trace.new_input(v) for v in values]

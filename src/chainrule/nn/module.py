@@ -42,13 +42,14 @@ from ..tree import (
     LEAF,
     Shortcuts,
     TreeDef,
-    _build,
-    _flatten_all,
-    _match_leaf,
-    _register,
-    _same_structure,
-    _structure_matcher,
-    _treedef,
+    build_tree,
+    flatten_children,
+    make_treedef,
+    match_leaf,
+    register_pytree_node,
+    registered_shortcuts,
+    same_structure,
+    structure_matcher,
     tree_flatten,
     tree_unflatten,
 )
@@ -164,7 +165,7 @@ def _flatten_module_into(module: Module, leaves: list) -> TreeDef:
     Otherwise (first time, or the structure changed) the children are flattened
     one by one, parameter arrays inline. The TreeDef made last time is handed
     out again when the new one holds the very same kinds and metas
-    (``_same_structure``: ``==`` would call a submodule in another mode, or with
+    (``same_structure``: ``==`` would call a submodule in another mode, or with
     ``1.0`` where it had ``1``, the same); that second sighting of a structure
     is when its Matcher is compiled. One TreeDef object per model also makes
     comparing its treedefs an identity check and lets ``_build_module`` cache.
@@ -180,11 +181,11 @@ def _flatten_module_into(module: Module, leaves: list) -> TreeDef:
             if matcher[2](module, leaves):
                 return known
             del leaves[start:]  # the structure changed: flatten it afresh
-    children = _flatten_all([state[name] for name in meta.names], leaves)
-    if known is not None and known[0] is kind and _same_structure(known[2], children):
+    children = flatten_children([state[name] for name in meta.names], leaves)
+    if known is not None and known[0] is kind and same_structure(known[2], children):
         meta.matcher = (known, _tree.registry_generation, _compile_module_matcher(known))
         return known
-    treedef = meta.treedef = _treedef(kind, meta, children)
+    treedef = meta.treedef = make_treedef(kind, meta, children)
     return treedef
 
 
@@ -192,7 +193,7 @@ def _compile_module_matcher(treedef: TreeDef) -> Callable[[Any, list], bool]:
     """A Matcher for a module's treedef (see ``tree.Matcher``), as one compiled function.
 
     A submodule matches only with the very meta of the treedef (so the same mode
-    and configuration objects), which is what ``_same_structure`` demands too.
+    and configuration objects), which is what ``same_structure`` demands too.
     """
     kind, meta, child_defs = treedef
     if _too_big_to_compile(treedef):  # each child its own way, checked against the known structure
@@ -201,7 +202,7 @@ def _compile_module_matcher(treedef: TreeDef) -> Callable[[Any, list], bool]:
             state = module.__dict__
             if type(module) is not kind or state.get(_META) is not meta:
                 return False
-            return _same_structure(_flatten_all([state[name] for name in meta.names], leaves), child_defs)
+            return same_structure(flatten_children([state[name] for name in meta.names], leaves), child_defs)
 
         return match_children
     walk = _Walk()
@@ -247,12 +248,12 @@ def _build_module_directly(treedef: TreeDef, leaves: Iterator[Any]) -> Module:
     kind, meta, child_defs = treedef
     template = meta.template
     if template is None:
-        return _unflatten_module(kind, meta, [_build(child, leaves) for child in child_defs])
+        return _unflatten_module(kind, meta, [build_tree(child, leaves) for child in child_defs])
     module = object.__new__(kind)
     state = module.__dict__
     state.update(template)  # every key in _unflatten_module's order; the children replace their None
     for name, child in zip(meta.names, child_defs):
-        state[name] = next(leaves) if child is LEAF else _build(child, leaves)
+        state[name] = next(leaves) if child is LEAF else build_tree(child, leaves)
     return module
 
 
@@ -278,7 +279,7 @@ class _Walk:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.values: dict[str, Any] = {"ndarray": ndarray, "match_leaf": _match_leaf, "META": _META}
+        self.values: dict[str, Any] = {"ndarray": ndarray, "match_leaf": match_leaf, "META": _META}
         self.count = 0
 
     def emit(self, line: str) -> None:
@@ -319,7 +320,7 @@ class _Walk:
             for name, child in zip(meta.names, children):
                 self.match(child, f"{state}[{self.value(name)}]")
         else:  # another kind (a dict, a user-registered node): the generic path, then a comparison
-            self.emit(f"if not {self.value(_structure_matcher(td))}({source}, leaves): return False")
+            self.emit(f"if not {self.value(structure_matcher(td))}({source}, leaves): return False")
 
     def build(self, td: TreeDef) -> str:
         """Lines building a value of structure ``td`` from ``leaves``; returns the name holding it."""
@@ -344,7 +345,7 @@ class _Walk:
                 self.emit(f"{state}[{self.value(name)}] = {part}")
             return module
         built = self.name("b")  # another registered kind, or a module without a template: the direct path
-        direct = partial(_build_module_directly if _is_module_kind(kind) else _build, td)
+        direct = partial(_build_module_directly if _is_module_kind(kind) else build_tree, td)
         self.emit(f"{built} = {self.value(direct)}(leaves)")
         return built
 
@@ -362,8 +363,7 @@ def _code(source: str) -> Any:
 
 
 def _is_module_kind(kind: Any) -> bool:
-    custom = _tree._custom.get(kind)
-    return custom is not None and custom[2] is _SHORTCUTS
+    return registered_shortcuts(kind) is _SHORTCUTS
 
 
 _SHORTCUTS = Shortcuts(_flatten_module_into, _build_module)
@@ -385,7 +385,7 @@ class Module:
         def unflatten(meta: tuple, children: list) -> Module:
             return _unflatten_module(cls, meta, children)
 
-        _register(cls, _flatten_module, unflatten, _SHORTCUTS)
+        register_pytree_node(cls, _flatten_module, unflatten, shortcuts=_SHORTCUTS)
         LAYERS.setdefault(cls.__name__, cls)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -505,7 +505,9 @@ class Module:
         return "\n".join(lines)
 
 
-_register(Module, _flatten_module, lambda meta, children: _unflatten_module(Module, meta, children), _SHORTCUTS)
+register_pytree_node(
+    Module, _flatten_module, lambda meta, children: _unflatten_module(Module, meta, children), shortcuts=_SHORTCUTS
+)
 
 LAYERS: dict[str, type] = {}
 """Every Module subclass by class name: the only classes ``from_description`` will build."""

@@ -22,7 +22,8 @@ from ._dispatch import non_differentiable, refuse, traced_or
 _LISTS = (list, tuple)
 
 
-def _ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:
+def wrap_ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:
+    """NumPy's ``numpy_ufunc`` on plain inputs, the rule ``primitive`` on traced ones, under ``name`` (its own)."""
     name = name or numpy_ufunc.__name__
 
     def traced(*args: Any, out: Any = None, where: Any = True, dtype: Any = None, **options: Any) -> Any:
@@ -40,22 +41,26 @@ def _ufunc(numpy_ufunc: Any, primitive: Any, name: str | None = None) -> Any:
 
 
 # The core table's ufuncs.
-add, subtract, multiply = _ufunc(np.add, R.add), _ufunc(np.subtract, R.subtract), _ufunc(np.multiply, R.multiply)
-divide = _ufunc(np.divide, R.divide)
-true_divide = _ufunc(np.true_divide, R.divide, "true_divide")
-negative = _ufunc(np.negative, R.negative)
-maximum, minimum = _ufunc(np.maximum, R.maximum), _ufunc(np.minimum, R.minimum)
-exp, log, log1p, expm1 = (
-    _ufunc(np.exp, R.exp),
-    _ufunc(np.log, R.log),
-    _ufunc(np.log1p, R.log1p),
-    _ufunc(np.expm1, R.expm1),
+add, subtract, multiply = (
+    wrap_ufunc(np.add, R.add),
+    wrap_ufunc(np.subtract, R.subtract),
+    wrap_ufunc(np.multiply, R.multiply),
 )
-sqrt, sin, cos, tan, tanh = (_ufunc(np.sqrt, R.sqrt), _ufunc(np.sin, R.sin), _ufunc(np.cos, R.cos),
-                             _ufunc(np.tan, R.tan), _ufunc(np.tanh, R.tanh))  # fmt: skip
+divide = wrap_ufunc(np.divide, R.divide)
+true_divide = wrap_ufunc(np.true_divide, R.divide, "true_divide")
+negative = wrap_ufunc(np.negative, R.negative)
+maximum, minimum = wrap_ufunc(np.maximum, R.maximum), wrap_ufunc(np.minimum, R.minimum)
+exp, log, log1p, expm1 = (
+    wrap_ufunc(np.exp, R.exp),
+    wrap_ufunc(np.log, R.log),
+    wrap_ufunc(np.log1p, R.log1p),
+    wrap_ufunc(np.expm1, R.expm1),
+)
+sqrt, sin, cos, tan, tanh = (wrap_ufunc(np.sqrt, R.sqrt), wrap_ufunc(np.sin, R.sin), wrap_ufunc(np.cos, R.cos),
+                             wrap_ufunc(np.tan, R.tan), wrap_ufunc(np.tanh, R.tanh))  # fmt: skip
 # |x| through the complex-aware rule: for complex z its VJP is g conj(z)/|z| (JAX's convention).
-absolute = _ufunc(np.absolute, U.complex_abs)
-abs = _ufunc(np.absolute, U.complex_abs, "abs")  # noqa: A001
+absolute = wrap_ufunc(np.absolute, U.complex_abs)
+abs = wrap_ufunc(np.absolute, U.complex_abs, "abs")  # noqa: A001
 
 
 def _power_rule(*args: Any) -> Any:
@@ -66,45 +71,57 @@ def _power_rule(*args: Any) -> Any:
 
 
 _power_rule.latex = U.complex_power.latex  # type: ignore[attr-defined]
-power = _ufunc(np.power, _power_rule, "power")
-pow = _ufunc(np.power, _power_rule, "pow")  # noqa: A001  (the array-API name)
+power = wrap_ufunc(np.power, _power_rule, "power")
+pow = wrap_ufunc(np.power, _power_rule, "pow")  # noqa: A001  (the array-API name)
 
 # chainrule.rules.np_ufuncs
-exp2, log2, log10 = _ufunc(np.exp2, U.exp2), _ufunc(np.log2, U.log2), _ufunc(np.log10, U.log10)
-logaddexp, logaddexp2 = _ufunc(np.logaddexp, U.logaddexp), _ufunc(np.logaddexp2, U.logaddexp2)
-square, cbrt, reciprocal = _ufunc(np.square, U.square), _ufunc(np.cbrt, U.cbrt), _ufunc(np.reciprocal, U.reciprocal)
-hypot = _ufunc(np.hypot, U.hypot)
-arcsin, arccos, arctan = _ufunc(np.arcsin, U.arcsin), _ufunc(np.arccos, U.arccos), _ufunc(np.arctan, U.arctan)
-arctan2 = _ufunc(np.arctan2, U.arctan2)
-sinh, cosh = _ufunc(np.sinh, U.sinh), _ufunc(np.cosh, U.cosh)
-arcsinh, arccosh, arctanh = _ufunc(np.arcsinh, U.arcsinh), _ufunc(np.arccosh, U.arccosh), _ufunc(np.arctanh, U.arctanh)
-asin, acos, atan = (
-    _ufunc(np.arcsin, U.arcsin, "asin"),
-    _ufunc(np.arccos, U.arccos, "acos"),
-    _ufunc(np.arctan, U.arctan, "atan"),
+exp2, log2, log10 = wrap_ufunc(np.exp2, U.exp2), wrap_ufunc(np.log2, U.log2), wrap_ufunc(np.log10, U.log10)
+logaddexp, logaddexp2 = wrap_ufunc(np.logaddexp, U.logaddexp), wrap_ufunc(np.logaddexp2, U.logaddexp2)
+square, cbrt, reciprocal = (
+    wrap_ufunc(np.square, U.square),
+    wrap_ufunc(np.cbrt, U.cbrt),
+    wrap_ufunc(np.reciprocal, U.reciprocal),
 )
-atan2 = _ufunc(np.arctan2, U.arctan2, "atan2")
-asinh, acosh = _ufunc(np.arcsinh, U.arcsinh, "asinh"), _ufunc(np.arccosh, U.arccosh, "acosh")
-atanh = _ufunc(np.arctanh, U.arctanh, "atanh")
-deg2rad, rad2deg = _ufunc(np.deg2rad, U.deg2rad), _ufunc(np.rad2deg, U.rad2deg)
-radians, degrees = _ufunc(np.radians, U.deg2rad, "radians"), _ufunc(np.degrees, U.rad2deg, "degrees")
-sinc = _ufunc(np.sinc, U.sinc, "sinc")
-remainder, fmod = _ufunc(np.remainder, U.remainder), _ufunc(np.fmod, U.fmod)
-mod = _ufunc(np.mod, U.remainder, "mod")
-fabs, copysign = _ufunc(np.fabs, U.fabs), _ufunc(np.copysign, U.copysign)
-fmax, fmin = _ufunc(np.fmax, U.fmax), _ufunc(np.fmin, U.fmin)
-ldexp = _ufunc(np.ldexp, U.ldexp)
-conjugate = _ufunc(np.conjugate, U.conjugate)
-conj = _ufunc(np.conj, U.conjugate, "conj")
+hypot = wrap_ufunc(np.hypot, U.hypot)
+arcsin, arccos, arctan = (
+    wrap_ufunc(np.arcsin, U.arcsin),
+    wrap_ufunc(np.arccos, U.arccos),
+    wrap_ufunc(np.arctan, U.arctan),
+)
+arctan2 = wrap_ufunc(np.arctan2, U.arctan2)
+sinh, cosh = wrap_ufunc(np.sinh, U.sinh), wrap_ufunc(np.cosh, U.cosh)
+arcsinh, arccosh, arctanh = (
+    wrap_ufunc(np.arcsinh, U.arcsinh),
+    wrap_ufunc(np.arccosh, U.arccosh),
+    wrap_ufunc(np.arctanh, U.arctanh),
+)
+asin, acos, atan = (
+    wrap_ufunc(np.arcsin, U.arcsin, "asin"),
+    wrap_ufunc(np.arccos, U.arccos, "acos"),
+    wrap_ufunc(np.arctan, U.arctan, "atan"),
+)
+atan2 = wrap_ufunc(np.arctan2, U.arctan2, "atan2")
+asinh, acosh = wrap_ufunc(np.arcsinh, U.arcsinh, "asinh"), wrap_ufunc(np.arccosh, U.arccosh, "acosh")
+atanh = wrap_ufunc(np.arctanh, U.arctanh, "atanh")
+deg2rad, rad2deg = wrap_ufunc(np.deg2rad, U.deg2rad), wrap_ufunc(np.rad2deg, U.rad2deg)
+radians, degrees = wrap_ufunc(np.radians, U.deg2rad, "radians"), wrap_ufunc(np.degrees, U.rad2deg, "degrees")
+sinc = wrap_ufunc(np.sinc, U.sinc, "sinc")
+remainder, fmod = wrap_ufunc(np.remainder, U.remainder), wrap_ufunc(np.fmod, U.fmod)
+mod = wrap_ufunc(np.mod, U.remainder, "mod")
+fabs, copysign = wrap_ufunc(np.fabs, U.fabs), wrap_ufunc(np.copysign, U.copysign)
+fmax, fmin = wrap_ufunc(np.fmax, U.fmax), wrap_ufunc(np.fmin, U.fmin)
+ldexp = wrap_ufunc(np.ldexp, U.ldexp)
+conjugate = wrap_ufunc(np.conjugate, U.conjugate)
+conj = wrap_ufunc(np.conj, U.conjugate, "conj")
 # Piecewise constant: zero derivative.
 floor, ceil, rint, trunc = (
-    _ufunc(np.floor, U.floor),
-    _ufunc(np.ceil, U.ceil),
-    _ufunc(np.rint, U.rint),
-    _ufunc(np.trunc, U.trunc),
+    wrap_ufunc(np.floor, U.floor),
+    wrap_ufunc(np.ceil, U.ceil),
+    wrap_ufunc(np.rint, U.rint),
+    wrap_ufunc(np.trunc, U.trunc),
 )
-fix = _ufunc(np.fix, U.trunc, "fix")
-floor_divide, heaviside = _ufunc(np.floor_divide, U.floor_divide), _ufunc(np.heaviside, U.heaviside)
+fix = wrap_ufunc(np.fix, U.trunc, "fix")
+floor_divide, heaviside = wrap_ufunc(np.floor_divide, U.floor_divide), wrap_ufunc(np.heaviside, U.heaviside)
 
 
 @traced_or(np.positive)

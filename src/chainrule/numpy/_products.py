@@ -18,9 +18,9 @@ from ..rules import np_ufuncs as U
 from ..tracer import concrete
 from ._arrays import as_array
 from ._dispatch import is_scalar, non_differentiable, refuse, traced_or
-from ._elementwise import _ufunc, cast
+from ._elementwise import cast, wrap_ufunc
 
-matmul = _ufunc(np.matmul, R.matmul)
+matmul = wrap_ufunc(np.matmul, R.matmul)
 
 
 def _letters_for_interleaved(sublist: Any) -> str:
