@@ -141,3 +141,25 @@ def test_a_replayed_mlp_step_reports_divergence() -> None:
     x[1, 1] = numpy.nan
     with pytest.raises(optim.DivergenceError, match="NaN"):
         step(model, opt.init(model), x, y)
+
+
+def test_the_fast_entry_takes_modules_apart_only_while_they_match() -> None:
+    """Another module type with the same leaves, a kind registered anew after tracing: each call equals eager."""
+    rng = numpy.random.default_rng(9)
+    x = rng.normal(size=(4, 3))
+    forward = cr.value_and_grad(lambda m, x: (m(x) ** 2).sum())
+    jitted = cr.jit(forward)
+
+    class Scale(nn.Module):
+        def __init__(self, w: object) -> None:
+            self.w = w
+
+        def forward(self, x: object) -> object:
+            return x * self.w
+
+    scale = Scale(rng.normal(size=3))
+    sequential = nn.Sequential([nn.Linear(3, 2, rng=0, dtype=numpy.float64)])
+    for model, register in [(scale, False), (sequential, False), (scale, False), (scale, True), (scale, False)]:
+        if register:  # Scale's own functions from now on, with another leaf (2w): the old entry must not run
+            cr.register_pytree_node(Scale, lambda m: ([m.w * 2.0], None), lambda meta, children: Scale(children[0] / 2))
+        assert same(jitted(model, x), forward(model, x))

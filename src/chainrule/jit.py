@@ -57,7 +57,7 @@ import numpy as np
 from .registry import Box, Primitive, describe
 from .rules.shape import has_mask
 from .tracer import ArrayMethods, RecordedResiduals, Trace, new_level, run_impl
-from .tree import LEAF, is_registered, tree_flatten, tree_unflatten
+from .tree import LEAF, is_registered, registered_shortcuts, tree_flatten, tree_unflatten
 
 Function = Callable[..., Any]
 
@@ -754,6 +754,12 @@ def _fast_entry(program: Program, args: tuple, static_set: set, leaves: list, in
         space[name] = value
         return name
 
+    relied_on: dict[type, Any] = {}  # kinds taken apart with their registered shortcuts
+
+    def still(kind: type, shortcuts: Any) -> str:
+        """A test that ``kind`` is registered with other shortcuts now (re-registered since)."""
+        return f"{constant(registered_shortcuts)}({constant(kind)}) is not {constant(shortcuts)}"
+
     def take(expression: str, td: Any) -> bool:
         """Lines that check and take apart ``expression`` of structure ``td``; False where not written out."""
         kind = td.kind
@@ -786,9 +792,18 @@ def _fast_entry(program: Program, args: tuple, static_set: set, leaves: list, in
             lines.append(f"    if {local} is not None: raise _Mismatch")
             return True
         # Any other container (an nn.Module): its own flattening, then the same checks on its leaves.
-        lines.append(f"    {local}, structure = {constant(tree_flatten)}({local})")
-        lines.append(f"    if structure != {constant(td)}: raise _Mismatch")
-        return all(take(f"{local}[{i}]", LEAF) for i in range(td.num_leaves))
+        shortcuts = registered_shortcuts(kind)
+        flat = f"l{len(lines)}"
+        if shortcuts is None:
+            lines.append(f"    {flat}, structure = {constant(tree_flatten)}({local})")
+        else:  # what tree_flatten would call, without its dispatch, while the kind keeps these shortcuts
+            relied_on[kind] = shortcuts
+            lines.append(f"    if type({local}) is not {constant(kind)} or {still(kind, shortcuts)}: raise _Mismatch")
+            lines.append(f"    {flat} = []")
+            lines.append(f"    structure = {constant(shortcuts.flatten_into)}({local}, {flat})")
+        expected = constant(td)
+        lines.append(f"    if structure is not {expected} and structure != {expected}: raise _Mismatch")
+        return all(take(f"{flat}[{i}]", LEAF) for i in range(td.num_leaves))
 
     arguments = iter(range(len(args)))
     for position in arguments:
@@ -798,6 +813,8 @@ def _fast_entry(program: Program, args: tuple, static_set: set, leaves: list, in
     for child, position in zip(dynamic_def.children, dynamic_positions):
         if not take(f"args[{position}]", child):
             return None
+
+    built_with: dict[type, Any] = {}
 
     def build(td: Any, counter: list) -> str:
         kind = td.kind
@@ -816,10 +833,18 @@ def _fast_entry(program: Program, args: tuple, static_set: set, leaves: list, in
             return "{" + ", ".join(f"{key!r}: {build(c, counter)}" for key, c in zip(td.meta, td.children)) + "}"
         start = counter[0]
         counter[0] += td.num_leaves
+        shortcuts = registered_shortcuts(kind)
+        if shortcuts is not None:  # what tree_unflatten would call, without its dispatch
+            built_with[kind] = shortcuts
+            return f"{constant(shortcuts.build)}({constant(td)}, iter(o[{start}:{counter[0]}]))"
         return f"{constant(tree_unflatten)}({constant(td)}, o[{start}:{counter[0]}])"
 
+    result = build(out_def, [0])
+    for kind, shortcuts in built_with.items():  # the results' kinds keep the shortcuts used to build them
+        if relied_on.get(kind) is not shortcuts:
+            lines.append(f"    if {still(kind, shortcuts)}: raise _Mismatch")
     lines.append(f"    o = replay({', '.join(names)})")
-    lines.append(f"    return {build(out_def, [0])}")
+    lines.append(f"    return {result}")
     # Our own generated source (no user text reaches it), compiled once per program.
     exec(compile("\n".join(lines) + "\n", "<chainrule.jit entry>", "exec"), space)  # noqa: S102
     return space["enter"]

@@ -714,6 +714,7 @@ softmax_cross_entropy_labels = defrule(
 
 # The jit replay forms of the two kernels above (see _dense_chain_replay_form): integer labels for a
 # matrix of logits, without smoothing, summed or averaged. The label range is still checked on every call.
+# Where they read an array flat they use ravel() for the kernels' reshape(-1): the same C-order values.
 def _label_ce_replay_form(logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> Any:
     if not _same_matrices(logits) or logits.dtype.kind != "f" or smoothing or reduction not in ("sum", "mean"):
         return None
@@ -734,8 +735,8 @@ def _label_ce_replay_form(logits: Any, labels: Any, reduction: str = "none", smo
         exp = np.exp(shifted)
         total = exp.dot(class_ones)
         positions = starts + labels
-        picked = shifted.reshape(-1)[positions]
-        loss_rows = np.log(total[..., 0])
+        picked = shifted.ravel()[positions]  # (ravel: C order, as reshape(-1), a little cheaper)
+        loss_rows = np.log(total.ravel())
         loss_rows -= picked
         loss = loss_rows.dot(row_ones)
         return (loss if divisor is None else loss / divisor), (exp, total, positions)
@@ -759,7 +760,7 @@ def _label_ce_vjp_replay_form(
         dlogits = exp / total
         if not dlogits.flags.c_contiguous:  # (the layout is not part of a jit signature: checked on every call)
             dlogits = np.ascontiguousarray(dlogits)
-        dlogits.reshape(-1)[positions] -= 1.0
+        dlogits.ravel()[positions] -= 1.0  # a view: dlogits is C-contiguous
         dlogits *= g if count is None else g / count
         return [dlogits]
 
