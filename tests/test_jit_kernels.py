@@ -110,12 +110,12 @@ def test_logits_in_fortran_order_at_replay() -> None:
 
 
 def test_the_finiteness_form_answers_as_find_nonfinite() -> None:
-    """One summed test per call; a sum that overflows or a NaN anywhere falls back to the leaf-by-leaf search."""
+    """One x . v test per leaf (finite values never overflow it); a NaN or inf falls back to the search."""
     form = find_nonfinite.__wrapped__.replay_form
     big = numpy.full(3, 1.5e308)
     cases = [
         [numpy.ones((2, 3)), numpy.ones(3)],
-        [big, big.copy(), numpy.ones(2)],  # finite leaves whose sum overflows: still None
+        [big, big.copy(), numpy.ones(2)],  # finite leaves (their sum would overflow): None
         [numpy.ones(2), numpy.array([1.0, numpy.nan]), numpy.ones((2, 2))],
         [numpy.ones(2, numpy.float32), numpy.array([[numpy.inf]], numpy.float32)],
         [numpy.ones(2, complex), numpy.array([1j * numpy.inf])],
@@ -124,6 +124,8 @@ def test_the_finiteness_form_answers_as_find_nonfinite() -> None:
         fast = form(leaves)
         assert fast is not None
         assert fast(leaves) == find_nonfinite(leaves) == _first_nonfinite(leaves)
+    with numpy.errstate(all="raise"):  # finite values near the largest float: no overflow on the way
+        assert form(cases[1])(cases[1]) is None
     assert form([numpy.ones(5000)]) is None and form([numpy.ones(2, numpy.float16)]) is None
 
 

@@ -56,3 +56,20 @@ def shared_ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     ones = np.ones(shape, dtype)
     ones.flags.writeable = False
     return ones
+
+
+def straight_line(name: str, parameters: str, body: list[str], namespace: dict[str, Any]) -> Any:
+    """A function ``name(parameters)`` compiled from ``body`` (lines of source, indented by the caller).
+
+    For code specialised to one known structure (a jit replay's kernels unrolled for
+    a network's layers): straight-line code has no loop, no per-item unpacking.
+    Only for source a chainrule module wrote itself from positions and names it
+    chose, with the values it needs passed in ``namespace``, never user text.
+
+    >>> double = straight_line("double", "x", ["    return x + x"], {})
+    >>> double(2.5)
+    5.0
+    """
+    space = dict(namespace)
+    exec(compile(f"def {name}({parameters}):\n" + "\n".join(body) + "\n", f"<chainrule {name}>", "exec"), space)  # noqa: S102
+    return space[name]

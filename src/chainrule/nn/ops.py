@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..backend import SMALL_SUM, namespace, shared_ones, to_numpy
+from ..backend import SMALL_SUM, namespace, shared_ones, straight_line, to_numpy
 from ..registry import PerArgument, defrule
 from ..rules import (
     divide,
@@ -379,25 +379,22 @@ def _dense_chain_replay_form(x: Any, *params: Any, activations: tuple = ()) -> A
         return None
     if any(activation is not None and activation not in DENSE_ACTIVATIONS for activation in activations):
         return None
-    layers = tuple((None, None) if a is None else (DENSE_ACTIVATIONS[a][0].impl, DENSE_ACTIVATIONS[a][1])
-                   for a in activations)  # fmt: skip
-
-    def dense_chain_rows(x: Any, *params: Any, activations: tuple = ()) -> tuple[Any, Any]:
-        inputs: list = []
-        slopes: list = []
-        h = x
-        for k, (function, slope) in enumerate(layers):
-            inputs.append(h)
-            h = h.dot(params[2 * k])
-            h += params[2 * k + 1]
-            if function is None:
-                slopes.append(None)
-            else:
-                h = function(h)
-                slopes.append(slope(h))
-        return h, (inputs, slopes)
-
-    return dense_chain_rows
+    # Unrolled over the layers: layer k's input h_k, weight w_k, bias b_k, activation f_k and slope d_k.
+    space: dict[str, Any] = {}
+    body = []
+    slopes = []
+    for k, activation in enumerate(activations):
+        body += [f"    h{k + 1} = h{k}.dot(w{k})", f"    h{k + 1} += b{k}"]
+        if activation is None:
+            slopes.append("None")
+        else:
+            space[f"f{k}"], space[f"d{k}"] = DENSE_ACTIVATIONS[activation][0].impl, DENSE_ACTIVATIONS[activation][1]
+            body += [f"    h{k + 1} = f{k}(h{k + 1})", f"    s{k} = d{k}(h{k + 1})"]
+            slopes.append(f"s{k}")
+    inputs = ", ".join(f"h{k}" for k in range(len(activations)))
+    body.append(f"    return h{len(activations)}, ([{inputs}], [{', '.join(slopes)}])")
+    layers = "".join(f"w{k}, b{k}, " for k in range(len(activations)))
+    return straight_line("dense_chain_rows", f"h0, {layers}activations=()", body, space)
 
 
 def _dense_chain_vjp_replay_form(
@@ -409,24 +406,26 @@ def _dense_chain_vjp_replay_form(
         return None
     if g.shape[0] > SMALL_SUM or wanted != tuple(range(1, len(params) + 1)):
         return None
-    row_ones = shared_ones(g.shape[:1], g.dtype)
-
-    def dense_chain_vjp_rows(
-        g: Any, out: Any, x: Any, *params: Any, activations: tuple = (), residuals: Any, wanted: tuple
-    ) -> list:
-        inputs, slopes = residuals
-        gradients = []  # (bias, weight) of the last layer first
-        for k in range(len(slopes) - 1, -1, -1):
-            slope = slopes[k]
-            if slope is not None:
-                g = g * slope
-            gradients += (row_ones.dot(g), inputs[k].T.dot(g))
-            if k:
-                g = g.dot(params[2 * k].T)
-        gradients.reverse()
-        return gradients
-
-    return dense_chain_vjp_rows
+    # Backprop unrolled from the last layer to the first: layer k's input h_k, kept slope s_k, weight w_k.
+    count = len(slopes)
+    body = [
+        f"    ({''.join(f'h{k}, ' for k in range(count))}), ({''.join(f's{k}, ' for k in range(count))}) = residuals"
+    ]
+    for k in range(count - 1, -1, -1):
+        if slopes[k] is not None:
+            body.append(f"    g = g * s{k}")
+        body.append(f"    gb{k} = ones.dot(g)")
+        body.append(f"    gw{k} = h{k}.T.dot(g)")
+        if k:
+            body.append(f"    g = g.dot(w{k}.T)")
+    body.append(f"    return [{', '.join(f'gw{k}, gb{k}' for k in range(count))}]")
+    layers = "".join(f"w{k}, b{k}, " for k in range(count))
+    return straight_line(
+        "dense_chain_vjp_rows",
+        f"g, out, x, {layers}activations=(), *, residuals, wanted",
+        body,
+        {"ones": shared_ones(g.shape[:1], g.dtype)},
+    )
 
 
 def _same_matrices(first: Any, *more: Any) -> bool:

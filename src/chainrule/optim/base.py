@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import SMALL_SUM, to_numpy
+from ..backend import SMALL_SUM, straight_line, to_numpy
 from ..jit import recorded_whole
 from ..tracer import concrete
 from ..tree import TreeDef, tree_flatten, tree_structure_str, tree_unflatten
@@ -140,21 +140,18 @@ def find_nonfinite(leaves: Sequence[Any]) -> int | None:
 
 def _find_nonfinite_replay_form(leaves: Sequence[Any]) -> Any:
     """For a jit replay (which sees the trace's types, shapes and dtypes): small BLAS-dtype arrays are
-    tested with one x . v each, summed into one number; only a sum that is not finite (a NaN or inf, or
-    finite values whose sum overflows) runs the leaf-by-leaf search. The answer is find_nonfinite's."""
+    tested with one x . v each, unrolled over the leaves; only a sum that is not finite runs the
+    leaf-by-leaf search, so the answer is find_nonfinite's."""
     if not all(type(leaf) is np.ndarray and leaf.dtype.char in "fdFD" and leaf.size <= SMALL_SUM for leaf in leaves):
         return None
-    fractions = [_fractions(leaf.dtype)[: leaf.size] for leaf in leaves]
-    flat = [leaf.ndim == 1 for leaf in leaves]  # others are read through ravel(), a view when contiguous
-    search = find_nonfinite.__wrapped__  # type: ignore[attr-defined]
-
-    def find_nonfinite_small(leaves: Sequence[Any]) -> int | None:
-        total = 0.0
-        for leaf, fraction, is_flat in zip(leaves, fractions, flat):
-            total += (leaf if is_flat else leaf.ravel()).dot(fraction)
-        return None if cmath.isfinite(total) else search(leaves)
-
-    return find_nonfinite_small
+    space: dict[str, Any] = {"isfinite": cmath.isfinite, "search": find_nonfinite.__wrapped__}  # type: ignore[attr-defined]
+    terms = []
+    for i, leaf in enumerate(leaves):
+        space[f"v{i}"] = _fractions(leaf.dtype)[: leaf.size]
+        flat = "" if leaf.ndim == 1 else ".ravel()"  # (a view of a contiguous array)
+        terms.append(f"isfinite(leaves[{i}]{flat}.dot(v{i}))")
+    body = [f"    return None if {' and '.join(terms) or 'True'} else search(leaves)"]
+    return straight_line("find_nonfinite_small", "leaves", body, space)
 
 
 find_nonfinite.__wrapped__.replay_form = _find_nonfinite_replay_form  # type: ignore[attr-defined]
