@@ -278,3 +278,27 @@ def test_calls_shaped_differently_from_the_last_one_take_the_general_path() -> N
         expected = pair[0] * scale + pair[1]
         assert same(result, (expected, {"n": pair[0].sum()})) and type(result) is tuple
     assert len(traces) == 4  # tuple, list, a (1,) array, an int scale; the rest replayed
+
+
+def test_dead_fresh_arrays_lend_their_buffers_to_ufuncs() -> None:
+    """Accumulated cotangents add in place (a += b), the forward's bias and tanh write over the product:
+    the same bits as without jit, the inputs untouched, and no buffer reused while a view of it lives."""
+
+    def loss(w: object, x: object) -> object:
+        h = np.tanh(x @ w + 1.0)
+        flat = (h * 3.0).reshape(-1)  # a view of a fresh product, alive after the product's last ufunc use
+        scaled = np.exp(h * 3.0)
+        return np.sum(h * h) + np.sum(np.sin(h)) + np.sum(flat[:4]) + np.sum(scaled)  # h is used thrice
+
+    rng = numpy.random.default_rng(11)
+    w, x = rng.normal(size=(4, 3)), rng.normal(size=(5, 4))
+    step = cr.jit(cr.value_and_grad(loss, argnums=(0, 1)))
+    source = step.lower(w, x)
+    assert "out=" in source
+    step(w, x)
+    for _ in range(3):
+        w, x = rng.normal(size=(4, 3)), rng.normal(size=(5, 4))
+        before = (w.copy(), x.copy())
+        replayed = step(w, x)
+        assert same(replayed, cr.value_and_grad(loss, argnums=(0, 1))(w, x))
+        assert same((w, x), before)

@@ -591,10 +591,15 @@ def _compile(trace: JitTrace, outputs: list) -> Program:
                 last_use[ref] = position
     kept = {ref for out in outputs for ref in _refs(out)}
 
+    reusable = _reusable_buffers(trace, steps, folded, kept)
+
     lines = [f"def replay({', '.join(f'v{i}' for i in range(trace.inputs))}):"]
     for position, step in enumerate(steps):
         if len(step) == 4:
             function, args, kwargs, slot = step
+            target = _dead_operand(step, position, last_use, reusable, trace.values)
+            if target is not None:  # written into an operand's buffer: a += b for accumulated cotangents
+                kwargs = {**kwargs, "out": _Ref(target)}
             lines.append(f"    v{slot} = {_call_source(function, args, kwargs, use, constant, trace.values)}")
         else:
             check, slot, expected = step
@@ -607,6 +612,53 @@ def _compile(trace: JitTrace, outputs: list) -> Program:
     # Our own generated source from our own records (no user text reaches it), compiled once per signature.
     exec(compile(text, "<chainrule.jit replay>", "exec"), space)  # noqa: S102
     return Program(space["replay"], text, len(steps))
+
+
+def _reusable_buffers(trace: JitTrace, steps: list, folded: set[int], kept: set[int]) -> set[int]:
+    """Slots whose arrays a ufunc may write its result into once they are dead.
+
+    A slot qualifies when a ufunc call or a product (``ndarray.dot``, an
+    implementation marked ``fresh_result``) made it: a fresh array on every
+    replay, whatever the inputs' layout. Every step using it must be one of
+    those too (so no view of it, and no kernel keeping it as a residual,
+    outlives it), and it is neither an input, a folded constant nor an output.
+    """
+    fresh: set[int] = set()
+    spoiled: set[int] = set(kept) | set(folded) | set(range(trace.inputs))
+    for step in steps:
+        if len(step) != 4:
+            continue
+        function, args, kwargs, slot = step
+        allocates = (
+            isinstance(function, np.ufunc)
+            or getattr(function, "method_name", None) == "dot"
+            or getattr(function, "fresh_result", False)
+        )
+        if allocates and "out" not in kwargs and type(trace.values[slot]) is np.ndarray:
+            fresh.add(slot)
+        if not allocates or "out" in kwargs:
+            spoiled.update(_refs((args, kwargs)))
+    return fresh - spoiled
+
+
+def _dead_operand(step: tuple, position: int, last_use: dict[int, int], reusable: set[int], values: list) -> int | None:
+    """For a ufunc step: an operand that dies here and has the result's shape and dtype, whose buffer the
+    result can take (the same values: a ufunc may write over its own input)."""
+    function, args, kwargs, slot = step
+    if not isinstance(function, np.ufunc) or kwargs or type(values[slot]) is not np.ndarray:
+        return None
+    refs = [a.index for a in args if type(a) is _Ref]
+    for ref in refs:
+        value = values[ref]
+        if (
+            ref in reusable
+            and last_use.get(ref) == position
+            and refs.count(ref) == 1
+            and value.shape == values[slot].shape
+            and value.dtype == values[slot].dtype
+        ):
+            return ref
+    return None
 
 
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",

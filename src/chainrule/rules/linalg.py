@@ -52,6 +52,7 @@ def _matmul_replay_form(a: Any, b: Any) -> Any:
 
 
 array_matmul.replay_form = _matmul_replay_form
+array_matmul.fresh_result = True  # (dot or matmul: a new array every call, never a view; see jit's buffer reuse)
 
 matmul = defrule(
     "matmul", array_matmul,
