@@ -302,3 +302,26 @@ def test_dead_fresh_arrays_lend_their_buffers_to_ufuncs() -> None:
         replayed = step(w, x)
         assert same(replayed, cr.value_and_grad(loss, argnums=(0, 1))(w, x))
         assert same((w, x), before)
+
+
+def test_mode_and_dropout_generators_choose_the_program() -> None:
+    """Equal structures that behave differently: a model in evaluation mode, another model's generator.
+
+    Their treedefs compare equal (so optimizer states fit either), but a program recorded with one must
+    not run for the other: each call equals the un-jitted function on an identical copy.
+    """
+    rng = numpy.random.default_rng(12)
+    x, y = rng.normal(size=(16, 8)), rng.integers(0, 3, 16)
+    loss_and_grad = cr.value_and_grad(lambda m, x, y: nn.cross_entropy(m(x), y))
+    jitted = cr.jit(loss_and_grad)
+    first, first_copy = (nn.MLP([8, 16, 3], dropout=0.3, rng=0, dtype=numpy.float64) for _ in range(2))
+    second, second_copy = (nn.MLP([8, 16, 3], dropout=0.3, rng=1, dtype=numpy.float64) for _ in range(2))
+    for model, copy in [(first, first_copy), (first, first_copy), (second, second_copy), (first, first_copy)]:
+        assert same(jitted(model, x, y), loss_and_grad(copy, x, y))  # the same draws from the same generator
+    first.eval()
+    first_copy.eval()
+    for _ in range(2):
+        assert same(jitted(first, x, y), loss_and_grad(first_copy, x, y))  # no dropout now
+    first.train()
+    first_copy.train()
+    assert same(jitted(first, x, y), loss_and_grad(first_copy, x, y))

@@ -57,7 +57,7 @@ import numpy as np
 from .registry import Box, Primitive, describe
 from .rules.shape import has_mask
 from .tracer import ArrayMethods, RecordedResiduals, Trace, new_level, run_impl
-from .tree import LEAF, is_registered, registered_shortcuts, tree_flatten, tree_unflatten
+from .tree import LEAF, is_registered, registered_shortcuts, replay_keys, tree_flatten, tree_unflatten
 
 Function = Callable[..., Any]
 
@@ -854,7 +854,8 @@ def _fast_entry(program: Program, args: tuple, static_set: set, leaves: list, in
             lines.append(f"    {flat} = []")
             lines.append(f"    structure = {constant(shortcuts.flatten_into)}({local}, {flat})")
         expected = constant(td)
-        lines.append(f"    if structure is not {expected} and structure != {expected}: raise _Mismatch")
+        keys = f"{constant(replay_keys)}(structure) != {constant(replay_keys(td))}"  # (mode, dropout generators)
+        lines.append(f"    if structure is not {expected} and (structure != {expected} or {keys}): raise _Mismatch")
         return all(take(f"{flat}[{i}]", LEAF) for i in range(td.num_leaves))
 
     arguments = iter(range(len(args)))
@@ -1029,7 +1030,7 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
             else:  # an object (a layer's random stream): this very one, which the record holds on to
                 signature.append((kind, id(leaf), _hashable(leaf, "an argument's leaf")))
         try:
-            key = (treedef, _hashable(static, "a static argument"), tuple(signature))
+            key = (treedef, replay_keys(treedef), _hashable(static, "a static argument"), tuple(signature))
             hash(key)
         except TypeError as error:
             raise TypeError(f"jit: {error}; static arguments must be hashable (tuples, numbers, strings)") from None

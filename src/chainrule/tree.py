@@ -188,6 +188,32 @@ def same_structure(first: tuple, second: tuple) -> bool:
     return True
 
 
+def replay_keys(treedef: TreeDef) -> tuple:
+    """What must also match, beyond ``==``, for code recorded with ``treedef`` to run on another tree.
+
+    A registered kind's meta may carry a ``replay_key``: equal metas can still
+    behave differently (an ``nn.Module`` in training or evaluation mode, or
+    holding another dropout generator, has an equal structure, so optimizer
+    states fit either), and ``cr.jit`` must not replay one's program for the
+    other. This collects every such key, in flattening order.
+
+    >>> replay_keys(tree_flatten([1.0, (2.0, {"a": 3.0})])[1])
+    ()
+    """
+    keys: list = []
+
+    def walk(td: TreeDef) -> None:
+        key = getattr(td.meta, "replay_key", None)
+        if key is not None:
+            keys.append(key)
+        for child in td.children:
+            if child.kind is not None:
+                walk(child)
+
+    walk(treedef)
+    return tuple(keys)
+
+
 def tree_unflatten(treedef: TreeDef, leaves: list) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
     return build_tree(treedef, iter(leaves))

@@ -87,10 +87,14 @@ class ModuleMeta:
     Builder for it (see ``_flatten_module_into`` and ``_build_module``).
     """
 
-    __slots__ = ("names", "static", "training", "template", "treedef", "matcher", "builder")
+    __slots__ = ("names", "static", "training", "template", "treedef", "matcher", "builder", "replay_key")
 
     def __init__(self, names: tuple[str, ...], static: tuple, training: bool) -> None:
         self.names, self.static, self.training = names, static, training
+        # What equality leaves out but a jit program depends on (see tree.replay_keys): the mode, and
+        # which objects the configuration holds (a dropout layer's generator, an array, a function),
+        # by identity; plain values (numbers, strings, tuples of them) count by equality already.
+        self.replay_key = (training, tuple(id(value) for _, value in static if not _plain(value)))
         # Every key in the order _unflatten_module inserts them. A child named like one of the
         # bookkeeping keys would be overwritten by it there: no template, the plain path decides.
         self.template: dict[str, Any] | None = None
@@ -125,6 +129,14 @@ class ModuleMeta:
 
 
 _BOOKKEEPING = frozenset({"training", _CHILDREN, _META})
+_PLAIN_TYPES = (str, bytes, int, float, complex, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """A configuration value that equality describes fully: a number, string, None, or a tuple of them."""
+    if isinstance(value, tuple):
+        return all(_plain(item) for item in value)
+    return isinstance(value, _PLAIN_TYPES)
 
 
 def _module_meta(state: dict[str, Any]) -> ModuleMeta:
