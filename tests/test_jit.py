@@ -101,6 +101,9 @@ def test_static_arguments_are_part_of_the_signature_and_python_numbers_are_trace
             assert same(power(x, n, scale), scale * (x**n).sum())
     assert len(traces) == 2 + 2  # one per n, and the int scale is another signature; new floats are not
     assert float(cr.jit(cr.grad(lambda x: x**3))(2)) == 12.0  # an int point is the real number, as without jit
+    integers = numpy.arange(4)
+    for n in (2, 2.0, True):  # equal static values of other types: their own programs (int ** 2.0 is float)
+        assert same(power(integers, n, 1), 1 * (integers**n).sum())
     with pytest.raises(TypeError, match="hashable"):
         power(x, [2], 1.0)
     with pytest.raises(ValueError, match="static_argnums"):

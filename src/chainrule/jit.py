@@ -1030,7 +1030,13 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
             else:  # an object (a layer's random stream): this very one, which the record holds on to
                 signature.append((kind, id(leaf), _hashable(leaf, "an argument's leaf")))
         try:
-            key = (treedef, replay_keys(treedef), _hashable(static, "a static argument"), tuple(signature))
+            key = (
+                treedef,
+                replay_keys(treedef),
+                _hashable(static, "a static argument"),
+                _types(static),
+                tuple(signature),
+            )
             hash(key)
         except TypeError as error:
             raise TypeError(f"jit: {error}; static arguments must be hashable (tuples, numbers, strings)") from None
@@ -1077,6 +1083,11 @@ _VALUES = (str, bytes, type(None), bool, tuple, frozenset)  # leaves whose equal
 
 def _is_foreign_array(x: Any) -> bool:
     return hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray) or type(x).__name__ == "Tensor"
+
+
+def _types(static: tuple) -> tuple:
+    """The static arguments' types, which equality leaves out (2 == 2.0 == True) but results can depend on."""
+    return tuple(type(value) for value in static)
 
 
 def _hashable(x: Any, what: str) -> Any:
