@@ -48,7 +48,7 @@ import os
 import sys
 import threading
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,7 +73,31 @@ class TracedControlFlowError(TypeError):
 
 
 class _GuardFailed(Exception):
-    """A replay met a value that differs from the one the program was recorded with."""
+    """A replay met a value that differs from the one the program was recorded with.
+
+    ``drawn``: what the replay's effects (``effect``) returned before the guard, in order. The next
+    attempt (another variant, a new trace, the function run as written) takes these again instead of
+    drawing anew, so a random generator advances as once per call, as without jit.
+    """
+
+    def __init__(self, position: int, drawn: tuple = ()) -> None:
+        super().__init__(position)
+        self.drawn = drawn
+
+
+def _redraw_after(failure: _GuardFailed) -> None:
+    """Queue a failed attempt's draws (then those it did not get to) for the next attempt to take."""
+    pending = getattr(_active, "pending", None)
+    rest = list(pending) if pending else []
+    _active.pending = deque([*failure.drawn, *rest]) if failure.drawn or rest else None
+
+
+def _draw(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """An effect's call in a replay: a draw queued by a failed attempt of this call, else the call."""
+    pending = getattr(_active, "pending", None)
+    if pending:
+        return pending.popleft()
+    return function(*args, **kwargs)
 
 
 class _Ref:
@@ -585,8 +609,15 @@ def _compile(trace: JitTrace, outputs: list) -> Program:
 
     # Free each value after its last use: the replay's peak memory stays that of the eager run.
     last_use: dict[int, int] = {}
+    drawn: list[int] = []  # the effects' slots so far: a failing guard hands their values on (see _GuardFailed)
+    guard_draws: dict[int, tuple] = {}
     for position, step in enumerate(steps):
-        for ref in _refs(step[1:3] if len(step) == 4 else _Ref(step[1])):
+        if len(step) == 4 and step[3] in trace.effects:
+            drawn.append(step[3])
+        refs = _refs(step[1:3]) if len(step) == 4 else [step[1], *drawn]
+        if len(step) != 4:
+            guard_draws[position] = tuple(drawn)
+        for ref in refs:
             if ref not in folded:
                 last_use[ref] = position
     kept = {ref for out in outputs for ref in _refs(out)}
@@ -597,13 +628,28 @@ def _compile(trace: JitTrace, outputs: list) -> Program:
     for position, step in enumerate(steps):
         if len(step) == 4:
             function, args, kwargs, slot = step
+            if slot in trace.effects:  # called anew on every replay, unless a failed attempt drew it already
+                function, args = _draw, (function, *args)
+            call = _call_source(function, args, kwargs, use, constant, trace.values)
             target = _dead_operand(step, position, last_use, reusable, trace.values)
+            # Only where the result's layout is the one NumPy would choose: with every operand in C order
+            # (NumPy follows its operands' layout, and a product or sum of an F-order array rounds otherwise).
+            matrices = [] if target is None else [
+                a.index for a in args if type(a) is _Ref and isinstance(trace.values[a.index], np.ndarray)
+                and trace.values[a.index].ndim > 1
+            ]  # fmt: skip
+            if any(ref in folded and not trace.values[ref].flags.c_contiguous for ref in matrices):
+                target = None
             if target is not None:  # written into an operand's buffer: a += b for accumulated cotangents
-                kwargs = {**kwargs, "out": _Ref(target)}
-            lines.append(f"    v{slot} = {_call_source(function, args, kwargs, use, constant, trace.values)}")
+                in_place = _call_source(function, args, {**kwargs, "out": _Ref(target)}, use, constant, trace.values)
+                layouts = [f"v{ref}.flags.c_contiguous" for ref in matrices if ref not in folded]
+                call = f"{in_place} if {' and '.join(layouts)} else {call}" if layouts else in_place
+            lines.append(f"    v{slot} = {call}")
         else:
             check, slot, expected = step
-            lines.append(f"    if not {constant(check)}(v{slot}, {constant(expected)}): raise _GuardFailed({position})")
+            draws = "".join(f"v{ref}, " for ref in guard_draws[position])
+            failed = f"_GuardFailed({position}, ({draws}))" if draws else f"_GuardFailed({position})"
+            lines.append(f"    if not {constant(check)}(v{slot}, {constant(expected)}): raise {failed}")
         dead = sorted(ref for ref, last in last_use.items() if last == position and ref not in kept)
         if dead:
             lines.append(f"    del {', '.join(f'v{ref}' for ref in dead)}")
@@ -647,6 +693,8 @@ def _dead_operand(step: tuple, position: int, last_use: dict[int, int], reusable
     function, args, kwargs, slot = step
     if not isinstance(function, np.ufunc) or kwargs or type(values[slot]) is not np.ndarray:
         return None
+    if any(isinstance(a, np.ndarray) and a.ndim > 1 and not a.flags.c_contiguous for a in args):
+        return None  # a constant operand in another layout: NumPy's result would not be in C order
     refs = [a.index for a in args if type(a) is _Ref]
     for ref in refs:
         value = values[ref]
@@ -921,10 +969,15 @@ def effect(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """
     stack = getattr(_active, "traces", None)
     if not stack:
-        return function(*args, **kwargs)
+        return _draw(function, *args, **kwargs)  # (a draw a failed replay of this call made, if any)
     trace = stack[-1]
     trace.effects.add(len(trace.values))  # the slot the call's result takes: never folded into a constant
-    return trace.call(function, args, kwargs)
+    pending = getattr(_active, "pending", None)
+    if not pending:
+        return trace.call(function, args, kwargs)
+    result = pending.popleft()  # drawn by a replay of this call that a guard stopped: recorded, not drawn again
+    trace.record(function, args, kwargs, result)
+    return trace.wrap(result, len(trace.values) - 1, boxed=False)
 
 
 def recorded_whole(function: Function | None = None, *, guard: bool = True) -> Any:
@@ -1004,11 +1057,29 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
     @functools.wraps(fun)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         enter = last[0]
+        previous = None
         if enter is not None:  # most calls look like the previous one: no pytree walk, no cache key
             try:
                 return enter(args, kwargs)
-            except (_Mismatch, _GuardFailed):
+            except _Mismatch:
                 pass
+            except _GuardFailed as failure:
+                previous = getattr(_active, "pending", None)
+                _redraw_after(failure)
+                try:
+                    return general(args, kwargs)
+                finally:
+                    _active.pending = previous
+        if getattr(_active, "pending", None) is None:
+            return general(args, kwargs)
+        previous = _active.pending  # (a call inside an outer attempt that takes queued draws)
+        try:
+            return general(args, kwargs)
+        finally:
+            _active.pending = previous if previous else None
+
+    def general(args: tuple, kwargs: dict) -> Any:
+        """A call the fast entry did not take: find (or record) the program for these arguments."""
         count = len(args)
         static_set = {n % count for n in numbers} if count else set()
         if any(not -count <= n < count for n in numbers):
@@ -1052,7 +1123,8 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
         for program, out_def in entry.programs:
             try:
                 outputs = program.run(*leaves)
-            except _GuardFailed:
+            except _GuardFailed as failure:
+                _redraw_after(failure)
                 continue
             last[0] = program.enter
             return tree_unflatten(out_def, outputs)
