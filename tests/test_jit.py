@@ -104,6 +104,13 @@ def test_static_arguments_are_part_of_the_signature_and_python_numbers_are_trace
     integers = numpy.arange(4)
     for n in (2, 2.0, True):  # equal static values of other types: their own programs (int ** 2.0 is float)
         assert same(power(integers, n, 1), 1 * (integers**n).sum())
+    first_power = cr.jit(lambda x, t: x ** t[0], static_argnums=1)
+    for t in ((2,), (2.0,)):  # nested too
+        assert same(first_power(integers, t), integers ** t[0])
+    divide = cr.jit(lambda x, s: x / s, static_argnums=1)
+    for s in (0.0, -0.0):  # equal, but 1 / -0.0 is -inf
+        with numpy.errstate(divide="ignore"):
+            assert same(divide(numpy.ones(2), s), numpy.ones(2) / s)
     with pytest.raises(TypeError, match="hashable"):
         power(x, [2], 1.0)
     with pytest.raises(ValueError, match="static_argnums"):
@@ -358,3 +365,23 @@ def test_fit_with_dropout_and_a_guarded_clip_matches_without_jit() -> None:
                progress=False)  # fmt: skip
         models.append(model)
     assert same(models[0], models[1])
+
+
+def test_module_settings_that_compare_equal_but_differ_choose_the_program() -> None:
+    """A module's plain settings by exact type and sign (2 vs 2.0, 1 vs 1+0j, 0.0 vs -0.0)."""
+
+    class Scale(nn.Module):
+        def __init__(self, s: object) -> None:
+            self.s = s
+
+        def forward(self, x: object) -> object:
+            return x * self.s
+
+    forward = cr.jit(lambda m, x: m(x))
+    integers = numpy.arange(3)
+    for s in (2, 2.0, 1, 1 + 0j, True):
+        assert same(forward(Scale(s), integers), integers * s)
+    leaky = cr.jit(lambda m, x: 1 / m(x))
+    for slope in (0.0, -0.0):
+        with numpy.errstate(divide="ignore"):
+            assert same(leaky(nn.LeakyReLU(slope), -numpy.ones(2)), 1 / nn.LeakyReLU(slope)(-numpy.ones(2)))

@@ -91,7 +91,7 @@ def test_labels_out_of_range_at_replay_raise_the_eager_error() -> None:
             cr.value_and_grad(lambda m, x, y: nn.cross_entropy(m(x), y))(model, x, labels)
         with pytest.raises(ValueError) as replay_error:
             step(model, x, labels)
-        assert f"found [{bad}]" in str(replay_error.value) and "labels must lie in [0, 3)" in str(eager_error.value)
+        assert str(replay_error.value) == str(eager_error.value) and f"found [{bad}]" in str(eager_error.value)
 
 
 def test_logits_in_fortran_order_at_replay() -> None:

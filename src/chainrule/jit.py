@@ -57,7 +57,7 @@ import numpy as np
 from .registry import Box, Primitive, describe
 from .rules.shape import has_mask
 from .tracer import ArrayMethods, RecordedResiduals, Trace, new_level, run_impl
-from .tree import LEAF, is_registered, registered_shortcuts, replay_keys, tree_flatten, tree_unflatten
+from .tree import LEAF, exact_key, is_registered, registered_shortcuts, replay_keys, tree_flatten, tree_unflatten
 
 Function = Callable[..., Any]
 
@@ -1104,8 +1104,7 @@ def jit(fun: Function, static_argnums: int | Sequence[int] = (), cache_size: int
             key = (
                 treedef,
                 replay_keys(treedef),
-                _hashable(static, "a static argument"),
-                _types(static),
+                exact_key(_hashable(static, "a static argument")),
                 tuple(signature),
             )
             hash(key)
@@ -1155,11 +1154,6 @@ _VALUES = (str, bytes, type(None), bool, tuple, frozenset)  # leaves whose equal
 
 def _is_foreign_array(x: Any) -> bool:
     return hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray) or type(x).__name__ == "Tensor"
-
-
-def _types(static: tuple) -> tuple:
-    """The static arguments' types, which equality leaves out (2 == 2.0 == True) but results can depend on."""
-    return tuple(type(value) for value in static)
 
 
 def _hashable(x: Any, what: str) -> Any:

@@ -188,6 +188,27 @@ def same_structure(first: tuple, second: tuple) -> bool:
     return True
 
 
+def exact_key(value: Any) -> Any:
+    """``value`` as a key that equal values of other types, or other signs of zero, do not share.
+
+    ``2 == 2.0 == True`` and ``0.0 == -0.0``, yet ``x ** 2.0`` is a float array for
+    integer ``x`` and ``1 / -0.0`` is ``-inf``: code recorded for one of them is not
+    code for the others. Tuples are keyed item by item; anything else by
+    ``(type, value)`` (so it must be hashable).
+
+    >>> exact_key((2, -0.0)) == exact_key((2.0, 0.0))
+    False
+    """
+    kind = type(value)
+    if kind is float:
+        return kind, value.hex()  # (hex tells -0.0 from 0.0)
+    if kind is complex:
+        return kind, value.real.hex(), value.imag.hex()
+    if kind is tuple:
+        return kind, tuple(exact_key(item) for item in value)
+    return kind, value
+
+
 def replay_keys(treedef: TreeDef) -> tuple:
     """What must also match, beyond ``==``, for code recorded with ``treedef`` to run on another tree.
 

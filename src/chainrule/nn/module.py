@@ -43,6 +43,7 @@ from ..tree import (
     Shortcuts,
     TreeDef,
     build_tree,
+    exact_key,
     flatten_children,
     make_treedef,
     match_leaf,
@@ -91,10 +92,11 @@ class ModuleMeta:
 
     def __init__(self, names: tuple[str, ...], static: tuple, training: bool) -> None:
         self.names, self.static, self.training = names, static, training
-        # What equality leaves out but a jit program depends on (see tree.replay_keys): the mode, and
-        # which objects the configuration holds (a dropout layer's generator, an array, a function),
-        # by identity; plain values (numbers, strings, tuples of them) count by equality already.
-        self.replay_key = (training, tuple(id(value) for _, value in static if not _plain(value)))
+        # What equality leaves out but a jit program depends on (see tree.replay_keys): the mode, the
+        # exact type of each plain value (numbers, strings, tuples of them; 2 == 2.0, 0.0 == -0.0), and
+        # which objects the rest of the configuration holds (a dropout layer's generator, an array, a
+        # function), by identity.
+        self.replay_key = (training, tuple(exact_key(v) if _plain(v) else id(v) for _, v in static))
         # Every key in the order _unflatten_module inserts them. A child named like one of the
         # bookkeeping keys would be overwritten by it there: no template, the plain path decides.
         self.template: dict[str, Any] | None = None

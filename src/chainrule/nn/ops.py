@@ -37,7 +37,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..backend import SMALL_SUM, namespace, shared_ones, straight_line, to_numpy
-from ..registry import PerArgument, defrule
+from ..registry import PerArgument, defrule, raise_with_context
 from ..rules import (
     divide,
     expand_dims,
@@ -729,7 +729,10 @@ def _label_ce_replay_form(logits: Any, labels: Any, reduction: str = "none", smo
 
     def label_ce_rows(logits: Any, labels: Any, reduction: str = "none", smoothing: float = 0.0) -> tuple[Any, Any]:
         if labels.item(labels.argmin()) < 0 or labels.item(labels.argmax()) >= num_classes:
-            raise labels_out_of_range(labels, num_classes)
+            kwargs = {"reduction": reduction, "smoothing": smoothing}  # the eager error, naming the op and inputs
+            raise_with_context(
+                softmax_cross_entropy_labels, (logits, labels), kwargs, labels_out_of_range(labels, num_classes)
+            )
         shifted = logits - logits.max(axis=-1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.dot(class_ones)
