@@ -90,6 +90,30 @@ def _has_tensor_argument(args: tuple, kwargs: dict) -> bool:
     return False
 
 
+def _only_replaying(args: tuple, kwargs: dict) -> Any:
+    """The replaying trace (``cr.jit``'s recorder) when every traced argument is one of its values, else None.
+
+    Nothing is being differentiated then: the function only runs, so the record
+    takes NumPy's (or SciPy's) own function, and a replay gives the very numbers
+    a call on plain arrays gives (the rule table's implementation can differ in
+    the last bit: ``eigvalsh`` through ``eigh``, ``svd`` values, N-d ``dot``).
+    """
+    found = None
+    pending = [*args, *kwargs.values()]
+    while pending:
+        x = pending.pop()
+        if isinstance(x, Box):
+            trace = x._trace
+            if not trace.replays or (found is not None and trace is not found):
+                return None
+            found = trace
+        elif isinstance(x, Tensor):
+            return None
+        elif type(x) in _SEQUENCES:
+            pending.extend(x)
+    return found
+
+
 def run_traced(traced: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """``traced(*args, **kwargs)``, with Tensor arguments unwrapped and the results wrapped back."""
     if _has_tensor_argument(args, kwargs):
@@ -131,14 +155,22 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
     """
 
     def decorate(traced: Callable[..., Any]) -> Callable[..., Any]:
+        def run_differentiable(args: tuple, kwargs: dict) -> Any:
+            recorder = _only_replaying(args, kwargs)
+            if recorder is not None:  # under jit alone: NumPy's function, recorded as one step
+                return recorder.call(numpy_function, args, kwargs, boxed=True)
+            return run_traced(traced, args, kwargs)
+
         def dispatch(*args: Any, **kwargs: Any) -> Any:
             for arg in args:
                 if type(arg) not in _PLAIN and has_traced(arg):
-                    return run_traced(traced, args, kwargs)
+                    if isinstance(arg, Box) and not arg._trace.replays:  # differentiated: no need to look on
+                        return run_traced(traced, args, kwargs)
+                    return run_differentiable(args, kwargs)
             if kwargs:
                 for arg in kwargs.values():
                     if type(arg) not in _PLAIN and has_traced(arg):
-                        return run_traced(traced, args, kwargs)
+                        return run_differentiable(args, kwargs)
             try:
                 return numpy_function(*args, **kwargs)
             except (TypeError, ValueError) as error:  # ValueError: CuPy refuses a form NumPy takes (2-D cross)
