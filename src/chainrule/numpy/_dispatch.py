@@ -156,7 +156,7 @@ def traced_or(numpy_function: Callable[..., Any]) -> Callable[[Callable[..., Any
 
     def decorate(traced: Callable[..., Any]) -> Callable[..., Any]:
         def run_differentiable(args: tuple, kwargs: dict) -> Any:
-            recorder = _only_replaying(args, kwargs)
+            recorder = None if "out" in kwargs else _only_replaying(args, kwargs)  # (out=: refused as before)
             if recorder is not None:  # under jit alone: NumPy's function, recorded as one step
                 return recorder.call(numpy_function, args, kwargs, boxed=True)
             return run_traced(traced, args, kwargs)
