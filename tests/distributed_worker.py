@@ -2,6 +2,7 @@
 
     mpiexec -n 2 python tests/distributed_worker.py equivalence OUT.npz
     mpiexec -n 2 python tests/distributed_worker.py fault
+    mpiexec -n 2 python tests/distributed_worker.py mismatch
 
 ``equivalence``: nn.fit(distributed=True) and a PyTorch-style optimizer made
 data-parallel, both with batch ``BATCH`` per rank for ``STEPS`` steps, plus the
@@ -110,8 +111,24 @@ def fault() -> None:
     print("unreachable: training finished", flush=True)
 
 
+def mismatch() -> None:
+    """Rank 1 builds a wider hidden layer, then passes float64 for float32: broadcast refuses on every rank."""
+    hidden = 16 if distributed.rank() == 0 else 17
+    trees = {
+        "shape": nn.MLP([FEATURES, hidden, CLASSES], rng=0, dtype=np.float64),
+        "dtype": {"w": np.zeros(3, np.float32 if distributed.rank() == 0 else np.float64)},
+    }
+    for name, tree in trees.items():
+        try:
+            distributed.broadcast(tree)
+        except ValueError as error:
+            print(f"rank {distributed.rank()} {name} refused: {error}", flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "equivalence":
         equivalence(sys.argv[2])
+    elif sys.argv[1] == "mismatch":
+        mismatch()
     else:
         fault()

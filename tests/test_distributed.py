@@ -176,6 +176,22 @@ def test_a_rank_that_raises_ends_every_rank_with_its_message(tmp_path):
 
 
 @needs_mpiexec
+def test_ranks_with_different_shapes_or_dtypes_all_raise_one_message(tmp_path):
+    """The layouts travel as integer buffers (nothing pickled); the lowest rank that differs words the error."""
+    run = _mpiexec(str(HERE / "distributed_worker.py"), "mismatch", cwd=tmp_path)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    lines = sorted(line for line in run.stdout.splitlines() if " refused: " in line)
+    assert len(lines) == 4, output  # 2 ranks x (shape, dtype)
+    messages = {line.split(" refused: ", 1)[1] for line in lines}
+    assert len(messages) == 2, messages  # the shape message and the dtype message, the same on both ranks
+    shape = next(m for m in messages if "(6, 17)" in m)
+    assert "(6, 16)" in shape and "on rank 1" in shape and "on rank 0" in shape and "same structure" in shape
+    dtype = next(m for m in messages if "float32" in m)
+    assert "float64 on rank 1" in dtype and "float32 on rank 0" in dtype
+
+
+@needs_mpiexec
 def test_cli_train_distributed_prints_and_saves_on_rank_0_only(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((120, 4)).astype(np.float32)

@@ -265,27 +265,64 @@ def allreduce_mean(tree: Any) -> Any:
 
 
 def _check_same_layout(arrays: list, treedef: Any, root: int, who: str) -> None:
-    """Every rank's leaves have root's shapes and dtypes; otherwise every rank raises the same error."""
+    """Every rank's leaves have root's shapes and dtypes; otherwise every rank raises the same error.
+
+    Only buffers cross between ranks (``Bcast``/``Allreduce`` of integer and byte
+    arrays): mpi4py's lowercase calls would pickle, and nothing here needs them.
+    """
     comm = _comm()
-    layout = [(a.shape, a.dtype.str) for a in arrays]
-    expected = comm.bcast(layout, root=root)
-    problem = None
-    if len(expected) != len(layout):
-        problem = f"rank {comm.Get_rank()} has {len(layout)} arrays, rank {root} has {len(expected)}"
-    else:
-        for path, mine, theirs in zip(leaf_paths(treedef), layout, expected):
-            if mine != theirs:
-                problem = (
-                    f"{path} is {mine[0]} {np.dtype(mine[1])} on rank {comm.Get_rank()} but "
-                    f"{theirs[0]} {np.dtype(theirs[1])} on rank {root}"
-                )
-                break
-    problems = [p for p in comm.allgather(problem) if p is not None]
-    if problems:
-        raise ValueError(
-            f"{who}: every rank must pass the same structure, shapes and dtypes: {problems[0]}. Build the model "
-            f"with the same arguments on every rank"
-        )
+    MPI = _mpi()
+    mine = _encode_layout(arrays)
+    length = np.array([mine.size], dtype=np.int64)
+    comm.Bcast(length, root=root)
+    theirs = mine.copy() if comm.Get_rank() == root else np.empty(int(length[0]), dtype=np.int64)
+    comm.Bcast(theirs, root=root)
+    problem = None if np.array_equal(mine, theirs) else _layout_problem(arrays, theirs, treedef, comm.Get_rank(), root)
+    # The lowest rank that found a difference words the message; every rank raises it.
+    speaker = np.array([comm.Get_rank() if problem is not None else comm.Get_size()], dtype=np.int64)
+    comm.Allreduce(MPI.IN_PLACE, speaker, op=MPI.MIN)
+    if int(speaker[0]) == comm.Get_size():
+        return
+    text = np.frombuffer((problem or "").encode(), dtype=np.uint8)
+    size = np.array([text.size], dtype=np.int64)
+    comm.Bcast(size, root=int(speaker[0]))
+    message = text.copy() if comm.Get_rank() == int(speaker[0]) else np.empty(int(size[0]), dtype=np.uint8)
+    comm.Bcast(message, root=int(speaker[0]))
+    raise ValueError(
+        f"{who}: every rank must pass the same structure, shapes and dtypes: {message.tobytes().decode()}. Build "
+        f"the model with the same arguments on every rank"
+    )
+
+
+def _encode_layout(arrays: list) -> np.ndarray:
+    """Shapes and dtypes as integers: count, then per array its ndim, dims, dtype kind, item size and byte order."""
+    codes = [len(arrays)]
+    for a in arrays:
+        dtype = a.dtype
+        codes += [a.ndim, *a.shape, ord(dtype.kind), dtype.itemsize, ord(dtype.byteorder)]
+    return np.array(codes, dtype=np.int64)
+
+
+def _decode_layout(codes: np.ndarray) -> list[tuple[tuple[int, ...], np.dtype]]:
+    layout, position = [], 1
+    for _ in range(int(codes[0])):
+        ndim = int(codes[position])
+        shape = tuple(int(d) for d in codes[position + 1 : position + 1 + ndim])
+        kind, itemsize, order = (int(c) for c in codes[position + 1 + ndim : position + 4 + ndim])
+        byteorder = chr(order) if chr(order) in "<>" else "="
+        layout.append((shape, np.dtype(f"{byteorder}{chr(kind)}{itemsize}")))
+        position += ndim + 4
+    return layout
+
+
+def _layout_problem(arrays: list, theirs: np.ndarray, treedef: Any, rank: int, root: int) -> str:
+    expected = _decode_layout(theirs)
+    if len(expected) != len(arrays):
+        return f"rank {rank} has {len(arrays)} arrays, rank {root} has {len(expected)}"
+    for path, array, (shape, dtype) in zip(leaf_paths(treedef), arrays, expected):
+        if array.shape != shape or array.dtype != dtype:
+            return f"{path} is {array.shape} {array.dtype} on rank {rank} but {shape} {dtype} on rank {root}"
+    return f"rank {rank} and rank {root} differ"  # (unreachable: equal layouts encode equally)
 
 
 def broadcast(tree: Any, root: int = 0) -> Any:
