@@ -118,11 +118,14 @@ def mismatch() -> None:
         "shape": nn.MLP([FEATURES, hidden, CLASSES], rng=0, dtype=np.float64),
         "dtype": {"w": np.zeros(3, np.float32 if distributed.rank() == 0 else np.float64)},
     }
+    refusals = []
     for name, tree in trees.items():
         try:
             distributed.broadcast(tree)
         except ValueError as error:
-            print(f"rank {distributed.rank()} {name} refused: {error}", flush=True)
+            refusals.append(f"{name} refused: {error}")
+    with open(f"refusals_{distributed.rank()}.txt", "w") as file:  # (one file a rank: stdout lines interleave)
+        file.write("\n".join(refusals))
 
 
 if __name__ == "__main__":

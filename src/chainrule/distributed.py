@@ -382,7 +382,11 @@ def allreduce_max(value: float) -> float:
     0.25
     """
     comm = _comm()
-    return float(comm.allreduce(float(value), op=_mpi().MAX)) if comm.Get_size() > 1 else float(value)
+    if comm.Get_size() == 1:
+        return float(value)
+    largest = np.array([float(value)])
+    comm.Allreduce(_mpi().IN_PLACE, largest, op=_mpi().MAX)  # (a buffer: nothing pickled)
+    return float(largest[0])
 
 
 # ---------------------------------------------------------------- sharding the data
