@@ -112,18 +112,20 @@ def fault() -> None:
 
 
 def mismatch() -> None:
-    """Rank 1 builds a wider hidden layer, then passes float64 for float32: broadcast refuses on every rank."""
+    """Rank 1 builds a wider hidden layer, then passes float64 for float32: broadcast and allreduce_mean refuse
+    on every rank."""
     hidden = 16 if distributed.rank() == 0 else 17
     trees = {
         "shape": nn.MLP([FEATURES, hidden, CLASSES], rng=0, dtype=np.float64),
         "dtype": {"w": np.zeros(3, np.float32 if distributed.rank() == 0 else np.float64)},
     }
     refusals = []
-    for name, tree in trees.items():
-        try:
-            distributed.broadcast(tree)
-        except ValueError as error:
-            refusals.append(f"{name} refused: {error}")
+    for call in (distributed.broadcast, distributed.allreduce_mean):
+        for name, tree in trees.items():
+            try:
+                call(tree)
+            except ValueError as error:
+                refusals.append(f"{name} refused: {error}")
     with open(f"refusals_{distributed.rank()}.txt", "w") as file:  # (one file a rank: stdout lines interleave)
         file.write("\n".join(refusals))
 

@@ -182,9 +182,10 @@ def test_ranks_with_different_shapes_or_dtypes_all_raise_one_message(tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     lines = [line for rank in (0, 1) for line in (tmp_path / f"refusals_{rank}.txt").read_text().splitlines()]
-    assert len(lines) == 4, output  # 2 ranks x (shape, dtype)
-    messages = {line.split(" refused: ", 1)[1] for line in lines}
+    assert len(lines) == 8, output  # 2 ranks x (broadcast, allreduce_mean) x (shape, dtype)
+    messages = {line.split(" refused: ", 1)[1].split(": ", 1)[1] for line in lines}  # (after "broadcast: ")
     assert len(messages) == 2, messages  # the shape message and the dtype message, the same on both ranks
+    assert sum(line.split(" refused: ", 1)[1].startswith("allreduce_mean: ") for line in lines) == 4
     shape = next(m for m in messages if "(6, 17)" in m)
     assert "(6, 16)" in shape and "on rank 1" in shape and "on rank 0" in shape and "same structure" in shape
     dtype = next(m for m in messages if "float32" in m)

@@ -240,9 +240,11 @@ class GradientReducer:
 def allreduce_mean(tree: Any) -> Any:
     """The mean over all ranks of a pytree of floating arrays, written into its arrays in place.
 
-    Every rank must pass a tree of the same structure, shapes and dtypes. The
+    Every rank must pass a tree of the same structure, shapes and dtypes
+    (checked first: a difference raises the same ValueError on every rank). The
     leaves are packed into one flat buffer per dtype and reduced with one
-    ``MPI_Allreduce`` each (not one call per leaf). Writeable NumPy arrays (and
+    ``MPI_Allreduce`` each (not one call per leaf). (Training steps use
+    :class:`GradientReducer`, which skips the check: its layout is fixed.) Writeable NumPy arrays (and
     Tensors' data) receive the mean in place; other leaves (Python numbers,
     read-only arrays) are replaced by new arrays in the returned tree, so use
     the return value. On one rank it returns ``tree`` unchanged.
@@ -257,6 +259,7 @@ def allreduce_mean(tree: Any) -> Any:
     reducer = GradientReducer()
     if reducer.size == 1:
         return tree
+    _check_same_layout(arrays, treedef, 0, "allreduce_mean")
     means = reducer.mean_leaves(arrays)
     new_leaves = [_write_back(leaf, mean) for leaf, mean in zip(leaves, means)]
     if all(new is old for new, old in zip(new_leaves, leaves)):
